@@ -1,0 +1,491 @@
+"""Identity: issue the platform's own tokens, and turn a bearer token into an ``Actor``.
+
+Two kinds of issuer are accepted:
+
+- the platform's own (``settings.TOKEN_ISSUER``), HS256 with ``settings.TOKEN_SIGNING_KEY``:
+  what ``privetl token`` and the CLI login hand out;
+- external OIDC providers (``settings.OIDC_ISSUERS``) for SSO, verified with the keys of
+  their JWKS (discovered from ``<issuer>/.well-known/openid-configuration`` unless given,
+  cached for ``settings.OIDC_JWKS_CACHE_SECONDS``, refetched once on an unknown ``kid``).
+
+Roles and the blocked flag are never taken from the token: they are read from the
+database on every call (``user_get_for_auth``), so a block or a role removal bites at the
+next request. A person seen for the first time in a valid SSO token is provisioned.
+
+Login history: a *login* is the first use of a token. Each token (by ``jti``, or a hash of
+the token when it has none) is recorded once per process, so a client calling GetUser in
+a loop with one token writes one login row, not one per call. Failed attempts that name
+a user are recorded once per token as well. The cache is bounded and per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import requests
+from django.conf import settings
+
+from privetl.common.context import Actor
+from privetl.common.errors import NotFound, PermissionDenied, Unauthenticated
+
+logger = logging.getLogger(__name__)
+
+OWN_ALGORITHM = "HS256"
+SSO_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
+LEEWAY_SECONDS = 30
+HTTP_TIMEOUT_SECONDS = 5
+ADMIN = "ADMIN"
+JWKS_MIN_REFRESH_SECONDS = 10.0
+
+
+# --- issuing --------------------------------------------------------------------------
+
+
+def token_issue(
+    *, user_id: str, impersonator_id: str | None = None, ttl_seconds: int | None = None
+) -> str:
+    """A signed access token of the platform's own issuer for ``user_id``.
+
+    With ``impersonator_id`` the token says "``impersonator_id`` acting as ``user_id``"
+    (claim ``act``, as in RFC 8693); the admin rights of the impersonator are checked
+    again at every use, not trusted from the token.
+    """
+    if not user_id:
+        raise ValueError("token_issue needs a user_id")
+    now = int(time.time())
+    ttl = settings.TOKEN_TTL_SECONDS if ttl_seconds is None else ttl_seconds
+    claims: dict[str, Any] = {
+        "iss": settings.TOKEN_ISSUER,
+        "aud": settings.TOKEN_AUDIENCE,
+        "sub": user_id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + int(ttl),
+        "jti": uuid.uuid4().hex,
+    }
+    if impersonator_id:
+        claims["act"] = {"sub": impersonator_id}
+    return jwt.encode(claims, settings.TOKEN_SIGNING_KEY, algorithm=OWN_ALGORITHM)
+
+
+# --- external issuers: discovery and JWKS cache ------------------------------------------
+
+
+@dataclass
+class _JwksEntry:
+    client: jwt.PyJWKClient
+    fetched_at: float
+
+
+class _JwksCache:
+    """JWKS clients per issuer: discovered once, keys cached, refetched once on unknown kid."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, _JwksEntry] = {}
+        self._refreshed_at: dict[str, float] = {}
+
+    def clear(self) -> None:
+        """Forget every issuer's keys (tests; or after a provider rotated keys)."""
+        with self._lock:
+            self._entries.clear()
+            self._refreshed_at.clear()
+
+    def _jwks_uri(self, config: dict[str, str]) -> str:
+        if config.get("jwks_uri"):
+            return config["jwks_uri"]
+        issuer = config["issuer"].rstrip("/")
+        url = f"{issuer}/.well-known/openid-configuration"
+        try:
+            response = requests.get(url, timeout=HTTP_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            return str(response.json()["jwks_uri"])
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            logger.warning("OIDC discovery failed for %s: %s", issuer, type(exc).__name__)
+            raise Unauthenticated(
+                f"cannot reach the identity provider {issuer} to check the token; "
+                "try again later or use a token of another issuer"
+            ) from None
+
+    def client(self, config: dict[str, str]) -> jwt.PyJWKClient:
+        issuer = config["issuer"]
+        ttl = settings.OIDC_JWKS_CACHE_SECONDS
+        with self._lock:
+            entry = self._entries.get(issuer)
+            if entry is not None and time.monotonic() - entry.fetched_at < ttl:
+                return entry.client
+        uri = self._jwks_uri(config)
+        client = jwt.PyJWKClient(
+            uri, cache_keys=True, lifespan=max(ttl, 1), timeout=HTTP_TIMEOUT_SECONDS
+        )
+        with self._lock:
+            self._entries[issuer] = _JwksEntry(client=client, fetched_at=time.monotonic())
+        return client
+
+    def _may_refresh(self, issuer: str) -> bool:
+        """At most one forced refetch per issuer every ``JWKS_MIN_REFRESH_SECONDS``.
+
+        Tokens with made-up ``kid``s must not turn us into a tool for flooding the
+        identity provider with JWKS requests.
+        """
+        now = time.monotonic()
+        with self._lock:
+            last = self._refreshed_at.get(issuer)
+            if last is not None and now - last < JWKS_MIN_REFRESH_SECONDS:
+                return False
+            self._refreshed_at[issuer] = now
+            return True
+
+    def signing_keys(self, config: dict[str, str], token: str) -> list[Any]:
+        """The provider's candidate keys for this token.
+
+        With a ``kid`` in the header, that one key; an unknown kid refetches the key set
+        once (rate-limited), so keys the provider rotated in are picked up. Without a kid
+        (some providers omit it), every signing key of the set: the signature decides.
+        """
+        issuer = config["issuer"]
+        try:
+            client = self.client(config)
+            kid = jwt.get_unverified_header(token).get("kid")
+            keys = client.get_signing_keys()
+            if not kid:
+                return [k.key for k in keys]
+            found = [k.key for k in keys if k.key_id == kid]
+            if not found and self._may_refresh(issuer):
+                found = [k.key for k in client.get_signing_keys(refresh=True) if k.key_id == kid]
+            if not found:
+                raise jwt.PyJWKClientError(f"unknown kid {kid!r}")
+            return found[:1]
+        except jwt.PyJWKClientConnectionError:
+            raise Unauthenticated(
+                f"cannot fetch the signing keys of {issuer}; try again later"
+            ) from None
+        except (jwt.PyJWKClientError, jwt.DecodeError):
+            raise Unauthenticated(
+                f"the token was not signed by a key of {issuer}; sign in again with that provider"
+            ) from None
+
+
+JWKS = _JwksCache()
+
+
+# --- one login record per token ---------------------------------------------------------
+
+
+class _SeenTokens:
+    """A bounded, thread-safe set of token fingerprints already recorded as a login."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._limit = limit
+
+    def first_time(self, fingerprint: str) -> bool:
+        """True exactly once per fingerprint (per process, while it stays in the cache)."""
+        with self._lock:
+            if fingerprint in self._seen:
+                self._seen.move_to_end(fingerprint)
+                return False
+            self._seen[fingerprint] = None
+            if len(self._seen) > self._limit:
+                self._seen.popitem(last=False)
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+SEEN_TOKENS = _SeenTokens()
+
+
+def _fingerprint(token: str, claims: dict[str, Any] | None, outcome: str) -> str:
+    jti = (claims or {}).get("jti")
+    base = (
+        f"{(claims or {}).get('iss', '')}|{jti}"
+        if jti
+        else hashlib.sha256(token.encode()).hexdigest()
+    )
+    return f"{base}|{outcome}"
+
+
+def _login_record(
+    *,
+    token: str,
+    claims: dict[str, Any] | None,
+    user_id: str,
+    issuer: str,
+    address: str | None,
+    door: str,
+    success: bool,
+    reason: str = "",
+) -> None:
+    """Record the first use of a token by a known user (the user's login history)."""
+    if not user_id:
+        return
+    if not SEEN_TOKENS.first_time(_fingerprint(token, claims, "ok" if success else reason)):
+        return
+    from django.db import transaction
+
+    from privetl.users.services import login_record
+
+    try:
+        with transaction.atomic():
+            login_record(
+                user_id=user_id,
+                issuer=issuer,
+                address=address,
+                door=door,
+                success=success,
+                reason=reason,
+            )
+    except Exception:
+        logger.exception("could not record a login of %s", user_id)
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+def _parse_header(authorization: str | None) -> str:
+    if not authorization or not authorization.strip():
+        raise Unauthenticated(
+            "no credentials: send 'Authorization: Bearer <token>' "
+            "(get a token with 'privetl token USER_ID' or from your SSO provider)"
+        )
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise Unauthenticated("malformed Authorization header: expected 'Bearer <token>'")
+    return token
+
+
+def _unverified(token: str) -> dict[str, Any]:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.DecodeError:
+        raise Unauthenticated("malformed token: not a JWT; sign in again for a new one") from None
+    if not isinstance(claims, dict) or not claims.get("iss"):
+        raise Unauthenticated("malformed token: it names no issuer (iss)")
+    return claims
+
+
+class _Expired(Unauthenticated):
+    """A genuine token past its ``exp``: it still identifies its user for the login history."""
+
+
+class _BadSignature(Unauthenticated):
+    """The signature does not verify with the key tried (another key may still match)."""
+
+
+def _decode(
+    token: str, *, key: Any, algorithms: list[str], issuer: str, audience: str
+) -> dict[str, Any]:
+    try:
+        return jwt.decode(
+            token,
+            key=key,
+            algorithms=algorithms,
+            audience=audience,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise _Expired("the token has expired; sign in again for a new one") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthenticated(
+            f"the token is meant for another service (audience is not {audience!r})"
+        ) from None
+    except jwt.ImmatureSignatureError:
+        raise Unauthenticated("the token is not valid yet; check the clocks") from None
+    except jwt.InvalidSignatureError:
+        raise _BadSignature(
+            f"the token's signature does not verify against {issuer}: it was signed by someone else"
+        ) from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthenticated(f"malformed token: the claim {exc.claim!r} is missing") from None
+    except jwt.InvalidAlgorithmError:
+        raise Unauthenticated(f"the token uses an algorithm {issuer} does not sign with") from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(f"invalid token: {type(exc).__name__}") from None
+
+
+def _decode_with_any(token: str, *, keys: list[Any], issuer: str, audience: str) -> dict[str, Any]:
+    """Verify with the first of ``keys`` whose signature matches (a kid-less token)."""
+    failure: Unauthenticated | None = None
+    for key in keys:
+        try:
+            return _decode(
+                token, key=key, algorithms=SSO_ALGORITHMS, issuer=issuer, audience=audience
+            )
+        except _BadSignature as exc:
+            failure = exc
+    raise failure or Unauthenticated(f"the token was not signed by a key of {issuer}")
+
+
+def _subject(user_id: str) -> Any:
+    from privetl.users.selectors import user_get_for_auth
+
+    try:
+        return user_get_for_auth(user_id)
+    except NotFound:
+        raise Unauthenticated(
+            f"the token names user {user_id!r}, who does not exist here; ask an admin"
+        ) from None
+
+
+def authenticate_bearer(
+    authorization: str | None,
+    *,
+    act_as: str | None,
+    address: str | None,
+    request_id: str,
+    door: str,
+) -> Actor:
+    """The ``Actor`` of a request carrying ``Authorization: Bearer <jwt>``.
+
+    Raises ``Unauthenticated`` (with a message saying what to do) for a missing,
+    malformed, expired, foreign-signed or wrong-audience token, an unknown issuer, an
+    unknown or blocked user; ``PermissionDenied`` when a non-admin asks to act as someone.
+    """
+    token = _parse_header(authorization)
+    unverified = _unverified(token)
+    issuer = str(unverified["iss"])
+    if issuer == settings.TOKEN_ISSUER:
+        try:
+            claims = _decode(
+                token,
+                key=settings.TOKEN_SIGNING_KEY,
+                algorithms=[OWN_ALGORITHM],
+                issuer=issuer,
+                audience=settings.TOKEN_AUDIENCE,
+            )
+        except _Expired as exc:
+            _login_record(
+                token=token,
+                claims=unverified,
+                user_id=str(unverified.get("sub") or ""),
+                issuer=issuer,
+                address=address,
+                door=door,
+                success=False,
+                reason=exc.message,
+            )
+            raise
+        user_id = str(claims["sub"])
+        token_impersonator = (
+            (claims.get("act") or {}).get("sub") if isinstance(claims.get("act"), dict) else None
+        )
+    else:
+        config = next((c for c in settings.OIDC_ISSUERS if c.get("issuer") == issuer), None)
+        if config is None:
+            raise Unauthenticated(
+                f"tokens of issuer {issuer!r} are not accepted here; "
+                "use a token of this platform or of a configured SSO provider"
+            )
+        claims = _decode_with_any(
+            token,
+            keys=JWKS.signing_keys(config, token),
+            issuer=issuer,
+            audience=config.get("audience") or settings.TOKEN_AUDIENCE,
+        )
+        user_id = _provisioned_user(issuer=issuer, claims=claims)
+        token_impersonator = None
+    try:
+        actor = _actor_for(
+            user_id=user_id,
+            token_impersonator=token_impersonator,
+            act_as=act_as,
+            address=address,
+            request_id=request_id,
+            door=door,
+        )
+    except (Unauthenticated, PermissionDenied) as exc:
+        # The token was genuine: the doors name this user in the audit of the refusal.
+        exc.identified_user_id = token_impersonator or user_id  # type: ignore[attr-defined]
+        _login_record(
+            token=token,
+            claims=claims,
+            user_id=token_impersonator or user_id,
+            issuer=issuer,
+            address=address,
+            door=door,
+            success=False,
+            reason=exc.message[:200],
+        )
+        raise
+    _login_record(
+        token=token,
+        claims=claims,
+        user_id=actor.impersonator_id or actor.user_id,
+        issuer=issuer,
+        address=address,
+        door=door,
+        success=True,
+    )
+    return actor
+
+
+def _provisioned_user(*, issuer: str, claims: dict[str, Any]) -> str:
+    """The platform user of an SSO identity, created on its first valid login."""
+    from privetl.users.services import user_provision_from_claims
+
+    return user_provision_from_claims(issuer=issuer, subject=str(claims["sub"]), claims=claims)
+
+
+def _actor_for(
+    *,
+    user_id: str,
+    token_impersonator: str | None,
+    act_as: str | None,
+    address: str | None,
+    request_id: str,
+    door: str,
+) -> Actor:
+    """Check the users named (exist, not blocked, admin for impersonation) and build the actor."""
+    admin_id: str | None = token_impersonator
+    target_id = user_id
+    if admin_id is None and act_as and act_as != user_id:
+        admin_id, target_id = user_id, act_as
+    if admin_id is None:
+        subject = _subject(user_id)
+        if subject.blocked:
+            raise Unauthenticated(f"user {user_id!r} is blocked; ask an admin to unblock it")
+        return Actor(
+            user_id=subject.user_id,
+            roles=frozenset(subject.roles),
+            address=address,
+            request_id=request_id,
+            door=door,
+        )
+    if act_as and token_impersonator and act_as != user_id:
+        raise PermissionDenied("an impersonation token cannot act as yet another user")
+    admin = _subject(admin_id)
+    if admin.blocked:
+        raise Unauthenticated(f"user {admin_id!r} is blocked; ask an admin to unblock it")
+    if ADMIN not in admin.roles:
+        raise PermissionDenied(
+            f"only an ADMIN may act as another user; {admin_id!r} is not one (drop X-Act-As)"
+        )
+    try:
+        target = _subject(target_id)
+    except Unauthenticated:
+        raise PermissionDenied(f"cannot act as {target_id!r}: no such user") from None
+    if target.blocked:
+        raise PermissionDenied(f"cannot act as {target_id!r}: the user is blocked")
+    return Actor(
+        user_id=target.user_id,
+        roles=frozenset(target.roles),
+        impersonator_id=admin.user_id,
+        address=address,
+        request_id=request_id,
+        door=door,
+    )

@@ -1,0 +1,101 @@
+"""The platform's gRPC server: every service of ``settings.GRPC_SERVICERS`` on one port.
+
+Besides the services it serves ``grpc.health.v1.Health`` (SERVING for each service and for
+"", so Kubernetes' gRPC probes and load balancers can check it) and server reflection
+(``grpcurl list`` works without the .proto files).
+"""
+
+from __future__ import annotations
+
+from concurrent import futures
+from typing import Any
+
+import grpc
+from django.conf import settings
+from django.utils.module_loading import import_string
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+
+class _RecordingServer:
+    """Passes every call to the real server and notes the names of the services added.
+
+    ``register(server)`` functions call the generated ``add_*Servicer_to_server``, which
+    uses these two public methods; the names feed health checking and reflection.
+    """
+
+    def __init__(self, server: grpc.Server) -> None:
+        self._server = server
+        self.names: list[str] = []
+
+    def _note(self, name: str) -> None:
+        if name and name not in self.names:
+            self.names.append(name)
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        for handler in handlers:
+            service_name = getattr(handler, "service_name", None)
+            if callable(service_name):
+                self._note(str(service_name()))
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service_name: str, method_handlers: Any) -> None:
+        self._note(service_name)
+        self._server.add_registered_method_handlers(service_name, method_handlers)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+
+def build_server(*, port: int, max_workers: int | None = None, host: str = "[::]") -> grpc.Server:
+    """A gRPC server with every configured servicer, health and reflection, bound to ``port``.
+
+    The server is not started. ``port=0`` binds a free port; read it back with
+    ``bound_port(server)``. A servicer path in ``settings.GRPC_SERVICERS`` that cannot be
+    imported is an error: a deployment must never start with a service silently missing.
+    """
+    workers = max_workers or settings.GRPC_MAX_WORKERS
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    recorder = _RecordingServer(server)
+    for dotted in settings.GRPC_SERVICERS:
+        try:
+            register = import_string(dotted)
+        except ImportError as exc:
+            raise RuntimeError(
+                f"GRPC_SERVICERS lists {dotted!r}, which cannot be imported: {exc}"
+            ) from exc
+        register(recorder)
+    services = recorder.names
+
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ["", *services]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    reflection.enable_server_reflection(
+        [
+            *services,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise RuntimeError(f"cannot listen for gRPC on {host}:{port} (port in use?)")
+    server._privetl_port = bound  # type: ignore[attr-defined]
+    server._privetl_services = services  # type: ignore[attr-defined]
+    return server
+
+
+def bound_port(server: grpc.Server) -> int:
+    """The port ``build_server`` bound (useful with ``port=0``)."""
+    return int(server._privetl_port)  # type: ignore[attr-defined]
+
+
+def service_names(server: grpc.Server) -> list[str]:
+    """The application services registered on a server built by ``build_server``."""
+    return list(server._privetl_services)  # type: ignore[attr-defined]

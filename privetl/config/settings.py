@@ -1,0 +1,227 @@
+"""Django settings, read from the environment.
+
+Two modes (``PRIVETL_MODE``):
+
+- ``embedded`` (default): SQLite under ``./var/``, a development secret key and signing key
+  generated once and kept in ``./var/``, mail printed to the console. Nothing to install.
+- ``production``: every secret must come from the environment; the process refuses to
+  start otherwise (``ImproperlyConfigured`` naming the missing variable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("PRIVETL_VAR_DIR", "var")).resolve()
+
+MODE = os.environ.get("PRIVETL_MODE", "embedded").strip().lower()
+if MODE not in {"embedded", "production"}:
+    raise ImproperlyConfigured(
+        f"PRIVETL_MODE must be 'embedded' or 'production', not {MODE!r}"
+    )
+EMBEDDED = MODE == "embedded"
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. privetl refuses to start in production mode without it "
+            f"(set PRIVETL_MODE=embedded only for local development)."
+        )
+    return value
+
+
+def _embedded_secret(filename: str) -> str:
+    """A random development secret, generated once and kept under ./var/ (never in git)."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / filename
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if EMBEDDED:
+    SECRET_KEY = os.environ.get("PRIVETL_SECRET_KEY") or _embedded_secret("secret_key")
+    DEBUG = os.environ.get("PRIVETL_DEBUG", "0") == "1"
+    ALLOWED_HOSTS = _env_list("PRIVETL_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+else:
+    SECRET_KEY = _require("PRIVETL_SECRET_KEY")
+    if len(SECRET_KEY) < 32 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "PRIVETL_SECRET_KEY is too weak: use at least 32 random characters."
+        )
+    DEBUG = False
+    ALLOWED_HOSTS = _env_list("PRIVETL_ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("PRIVETL_ALLOWED_HOSTS is not set (comma-separated host names).")
+
+HTTP_PORT = int(os.environ.get("PRIVETL_HTTP_PORT", "8000"))
+GRPC_PORT = int(os.environ.get("PRIVETL_GRPC_PORT", "50051"))
+GRPC_MAX_WORKERS = int(os.environ.get("PRIVETL_GRPC_WORKERS", "16"))
+
+# --- identity -------------------------------------------------------------------------
+# The platform's own token issuer signs with an HMAC key (embedded: generated in ./var/).
+TOKEN_ISSUER = os.environ.get("PRIVETL_TOKEN_ISSUER", "privetl")
+TOKEN_SIGNING_KEY = (
+    os.environ.get("PRIVETL_TOKEN_SIGNING_KEY") or _embedded_secret("token_signing_key")
+    if EMBEDDED
+    else _require("PRIVETL_TOKEN_SIGNING_KEY")
+)
+TOKEN_AUDIENCE = os.environ.get("PRIVETL_TOKEN_AUDIENCE", "privetl")
+TOKEN_TTL_SECONDS = int(os.environ.get("PRIVETL_TOKEN_TTL_SECONDS", "3600"))
+# External OIDC issuers (SSO), a JSON list:
+# [{"issuer": "https://sso.example.com", "audience": "privetl", "jwks_uri": "..."}]
+# jwks_uri is optional: it is discovered from <issuer>/.well-known/openid-configuration.
+try:
+    OIDC_ISSUERS: list[dict[str, str]] = json.loads(os.environ.get("PRIVETL_OIDC_ISSUERS", "[]"))
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfigured(f"PRIVETL_OIDC_ISSUERS is not valid JSON: {exc}") from exc
+OIDC_JWKS_CACHE_SECONDS = int(os.environ.get("PRIVETL_OIDC_JWKS_CACHE_SECONDS", "300"))
+
+# --- apps -----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "privetl.common",
+    "privetl.audit",
+    "privetl.users",
+]
+
+MIDDLEWARE = [
+    "privetl.common.metrics.PrometheusMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "privetl.config.urls"
+WSGI_APPLICATION = "privetl.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- database -------------------------------------------------------------------------
+_default_db = f"sqlite:///{VAR_DIR / 'privetl.sqlite3'}"
+DATABASE_URL = os.environ.get("DATABASE_URL", _default_db)
+if DATABASE_URL.startswith("sqlite"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3 pool: gRPC worker threads and gunicorn workers share warm connections.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("PRIVETL_DB_POOL_MIN", "2")),
+        "max_size": int(os.environ.get("PRIVETL_DB_POOL_MAX", "20")),
+        "timeout": 10,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Persistent per-thread connections: opening SQLite and running the pragmas on every
+    # gRPC call cost more than the call itself. close_old_connections() still drops broken ones.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL + a busy timeout: concurrent writers queue instead of failing at once;
+            # IMMEDIATE makes each write transaction take the write lock up front.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- i18n / static --------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- mail -----------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = os.environ.get("PRIVETL_MAIL_FROM", "privetl@localhost")
+EMAIL_HOST = os.environ.get("PRIVETL_SMTP_HOST", "")
+EMAIL_PORT = int(os.environ.get("PRIVETL_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("PRIVETL_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("PRIVETL_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("PRIVETL_SMTP_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif EMBEDDED:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    raise ImproperlyConfigured("PRIVETL_SMTP_HOST is not set: owners could not be notified.")
+
+# --- REST -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["privetl.common.rest.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "privetl.common.rest.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "privetl API",
+    "DESCRIPTION": (
+        "REST door of the privetl services. Every method mirrors a gRPC method of the "
+        "contracts in proto/; errors use the same codes (400/401/403/404/409)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# gRPC servicers to register: dotted paths of ``register(server)`` functions.
+GRPC_SERVICERS = [
+    "privetl.users.grpc.register",
+    "privetl.audit.grpc.register",
+]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("PRIVETL_LOG_LEVEL", "INFO")},
+}

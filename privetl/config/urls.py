@@ -1,0 +1,36 @@
+"""The platform's URL map: the REST API of every service, its docs, admin, health, metrics.
+
+``/healthz`` and ``/metrics`` need no token: load balancers, Kubernetes probes and
+Prometheus call them. Everything under ``/api/v1/`` authenticates with a bearer token.
+The Swagger UI and ReDoc are served from ``drf_spectacular_sidecar`` (no CDN) through
+``/static/`` (Django's finder-based static view: a handful of small files).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from privetl.common import views
+
+PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
+"""The API description is public: it documents the contract, not anybody's data."""
+
+urlpatterns = [
+    path("api/v1/", include("privetl.users.urls")),
+    path("api/v1/", include("privetl.audit.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="swagger-ui"
+    ),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", **PUBLIC), name="redoc"),
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
+    # The few static assets (Swagger UI, ReDoc, admin CSS) come straight from the installed
+    # packages, so the docs work with no CDN, no collectstatic and no extra web server.
+    re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
+]

@@ -1,0 +1,1 @@
+"""The gRPC contracts (``proto/``) and the code generated from them (``privetl/_gen``)."""

@@ -1,0 +1,85 @@
+"""The backend interface every pipeline stage talks to.
+
+A ``Backend`` wraps one Ibis connection. The stages build Ibis expressions (one pipeline
+definition); only the few operations whose best implementation differs per engine —
+reading staged Parquet, materializing an intermediate result, writing Parquet — are
+methods here, so that ``duckdb`` / ``pyspark`` specifics stay in this package.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class Backend(ABC):
+    """One engine behind an Ibis connection (``con``); ``name`` is 'duckdb' or 'spark'."""
+
+    name: str
+    con: Any
+    sql_dialect: str
+    """The sqlglot dialect of the engine (transformations are written in DuckDB SQL and
+    transpiled to it)."""
+
+    def compile(self, expr: ir.Table) -> str:
+        """The engine's SQL for ``expr``, after registering any in-memory tables it uses."""
+        self.con._run_pre_execute_hooks(expr)
+        return str(self.con.compile(expr))
+
+    @abstractmethod
+    def read_parquet(self, paths: list[Path], *, name: str) -> ir.Table:
+        """All ``paths`` (same columns) as one table registered under ``name``."""
+
+    @abstractmethod
+    def materialize(self, expr: ir.Table, name: str) -> ir.Table:
+        """Compute ``expr`` once and keep the result, so later uses do not recompute it."""
+
+    def write_parquet(self, expr: ir.Table, path: Path) -> int:
+        """Write ``expr`` to one Parquet file at ``path``; return the rows written.
+
+        The default streams Arrow batches into a single file (bounded memory, one file for
+        every engine); engines with a native single-file writer override it.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = 0
+        reader = self.to_pyarrow_batches(expr)
+        with pq.ParquetWriter(path, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        return rows
+
+    def to_pyarrow_batches(self, expr: ir.Table) -> pa.RecordBatchReader:
+        """Stream ``expr`` as Arrow record batches (never the whole table in Python objects)."""
+        return self.con.to_pyarrow_batches(expr)
+
+    def count(self, expr: ir.Table) -> int:
+        """Number of rows of ``expr``."""
+        return int(self.con.execute(expr.count()))
+
+    def sql(self, query: str, *, dialect: str | None = None) -> ir.Table:
+        """A table from a SQL query over the tables and views registered on ``con``.
+
+        ``dialect`` names the query's dialect when it is not the engine's own; Ibis
+        transpiles it with sqlglot.
+        """
+        return self.con.sql(query, dialect=dialect)
+
+    def create_view(self, name: str, expr: ir.Table) -> None:
+        """Register ``expr`` as view ``name`` (replacing one of that name), for ``sql``."""
+        self.con.create_view(name, expr, overwrite=True)
+
+    def empty_table(self, schema: ibis.Schema, *, name: str) -> ir.Table:
+        """An empty table with ``schema`` (a table whose sources staged no rows)."""
+        return self.materialize(ibis.memtable(schema.to_pyarrow().empty_table()), name)
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the engine (temporary tables, spill files, the JVM for Spark)."""

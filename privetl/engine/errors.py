@@ -1,0 +1,57 @@
+"""The engine's errors. Each names what is wrong and where, for a person to act on.
+
+The engine is framework-free, so these do not derive from ``privetl.common.errors``; the
+services map them once (``MetadataError`` -> INVALID_ARGUMENT, the rest -> FAILED_PRECONDITION).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EngineError(Exception):
+    """Base of every expected engine failure; the run publishes nothing."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a data module document, at a JSON path such as ``$.recordSet[1].key``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class MetadataError(EngineError):
+    """The document is not a valid data module; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"the data module has {len(self.problems)} problem(s):\n{lines}")
+
+
+class ExtractionError(EngineError):
+    """A collection-protocol script failed; names the script and the cause."""
+
+    def __init__(self, script_id: str, message: str) -> None:
+        self.script_id = script_id
+        super().__init__(f"extraction script {script_id!r} failed: {message}")
+
+
+class TransformationError(EngineError):
+    """A transformation's SQL was refused or failed."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"transformation {name!r}: {message}")
+
+
+class PrivacyTargetNotMet(EngineError):
+    """A declared privacy target cannot be met within the allowed suppression; nothing is published."""
+
+
+class PublishError(EngineError):
+    """The new version could not be written; the previous version is intact."""

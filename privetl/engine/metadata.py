@@ -1,0 +1,388 @@
+"""The data module, as the engine sees it: typed, frozen configuration with a description on
+every field.
+
+A data module's document on disk is JSON-LD in the Croissant vocabulary (see
+``privetl.engine.jsonld``, which parses it into these models and writes them back). The
+engine never reads the JSON-LD directly: every stage takes a ``DataModule``. Cross-reference
+checks (a key naming an unknown column, a cycle of foreign keys, ...) live in
+``privetl.engine.validate`` so that every mistake is reported with its JSON path at once,
+instead of pydantic stopping at the first.
+
+Conventions used by every stage:
+
+- Column and table names are case-sensitive; a column always belongs to its table.
+- ``SourceScript.priority``: the higher number wins a primary-key conflict.
+- Staged rows carry three technical columns (``STAGE_COLUMNS``): the source id, its
+  priority and the row's ordinal within that source; ``record_key`` falls back to them for
+  tables without a primary key, so every row has a stable identity for seeded operations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SOURCE_ID = "_src_id"
+SOURCE_PRIORITY = "_src_priority"
+SOURCE_ROW = "_src_row"
+STAGE_COLUMNS = (SOURCE_ID, SOURCE_PRIORITY, SOURCE_ROW)
+"""Technical columns every staged row carries (never published)."""
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+"""Table and column names: SQL identifiers, so transformations can name them unquoted."""
+
+
+class Model(BaseModel):
+    """Base: frozen, no unknown keys, so a typo in a document is an error, not a silent no-op."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ColumnType(StrEnum):
+    """The six column types of a data module, mapped to Croissant's sc:/xsd: data types."""
+
+    INTEGER = "integer"
+    DOUBLE = "double"
+    STRING = "string"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+
+    @property
+    def is_numeric(self) -> bool:
+        """Numeric columns accept numeric ranges, bands and noise."""
+        return self in (ColumnType.INTEGER, ColumnType.DOUBLE)
+
+    @property
+    def is_temporal(self) -> bool:
+        """Date and datetime columns accept date ranges and date granularity."""
+        return self in (ColumnType.DATE, ColumnType.DATETIME)
+
+
+# --- cleaning rules (features 3-6) ----------------------------------------------------------
+
+
+class EmptyRule(Model):
+    """What to do with an empty value (null, missing, empty string, or a value that failed to cast)."""
+
+    strategy: Literal["pass", "fill", "drop"] = Field(
+        "pass",
+        description="pass: keep the empty value; fill: replace it with `value`; drop: drop the record.",
+    )
+    value: Any = Field(None, description="The replacement value for strategy 'fill' (cast to the column type).")
+
+    @model_validator(mode="after")
+    def _fill_needs_value(self) -> EmptyRule:
+        if self.strategy == "fill" and self.value is None:
+            raise ValueError("strategy 'fill' needs a 'value'")
+        return self
+
+
+class RangeRule(Model):
+    """Allowed range of a numeric or date column, and what to do with a value outside it."""
+
+    min: float | int | dt.date | dt.datetime | None = Field(None, description="Smallest allowed value (inclusive).")
+    max: float | int | dt.date | dt.datetime | None = Field(None, description="Largest allowed value (inclusive).")
+    on_violation: Literal["drop", "clamp"] = Field(
+        ..., description="drop: drop the record; clamp: replace the value with the nearest bound."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> RangeRule:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:  # type: ignore[operator]
+            raise ValueError(f"range min {self.min} is greater than max {self.max}")
+        return self
+
+
+class PrimaryKey(Model):
+    """The table's primary key column and the strategy for records that share a key value."""
+
+    column: str = Field(..., description="The key column; its values are unique in the output.")
+    on_conflict: Literal["source_priority", "drop_all", "regenerate"] = Field(
+        ...,
+        description=(
+            "source_priority: keep the record from the highest-priority source (ties: the first "
+            "row of that source); drop_all: drop every record of a conflicting key; regenerate: "
+            "keep all and give the duplicates new keys (deterministic)."
+        ),
+    )
+
+
+class ForeignKey(Model):
+    """A column whose values must exist in a column of another table, or the record is dropped."""
+
+    column: str = Field(..., description="The referencing column of this table.")
+    references_table: str = Field(..., description="The referenced table.")
+    references_column: str = Field(..., description="The referenced column (usually its primary key).")
+
+
+# --- anonymization (feature 7) --------------------------------------------------------------
+
+
+class Generalize(Model):
+    """Replace values with a coarser one: numeric band, date granularity, prefix or hierarchy."""
+
+    op: Literal["generalize"] = "generalize"
+    band: float | None = Field(None, gt=0, description="Numeric: width of the band; 37 with band 10 becomes '30-39'.")
+    granularity: Literal["year", "month", "day", "hour"] | None = Field(
+        None, description="Dates: truncate to this unit."
+    )
+    truncate: int | None = Field(None, ge=0, description="Strings: keep this many leading characters.")
+    hierarchy: dict[str, str] | None = Field(
+        None, description="Categories: value -> generalized value (unlisted values become `other`)."
+    )
+    other: str = Field("*", description="Generalized value for values the hierarchy does not list.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Generalize:
+        chosen = [n for n in ("band", "granularity", "truncate", "hierarchy") if getattr(self, n) is not None]
+        if len(chosen) != 1:
+            raise ValueError("generalize needs exactly one of band, granularity, truncate, hierarchy")
+        return self
+
+
+class Suppress(Model):
+    """Mask values: all of it, or all but the first ``keep`` characters."""
+
+    op: Literal["suppress"] = "suppress"
+    mask: str = Field("*", description="Replacement text (strings) for the masked part.")
+    keep: int = Field(0, ge=0, description="Leading characters left visible (strings only).")
+
+
+class Permute(Model):
+    """Shuffle a column's values across records (optionally within groups), seeded."""
+
+    op: Literal["permute"] = "permute"
+    within: list[str] = Field(default_factory=list, description="Shuffle only among records sharing these columns.")
+
+
+class Perturb(Model):
+    """Add seeded random noise, then optionally round."""
+
+    op: Literal["perturb"] = "perturb"
+    distribution: Literal["laplace", "gaussian"] = Field(..., description="Noise distribution.")
+    scale: float = Field(..., gt=0, description="Laplace b, or Gaussian standard deviation.")
+    round: int | None = Field(None, description="Round to this many decimals after adding noise (0 for integers).")
+
+
+ColumnAnonymization = Annotated[Generalize | Suppress | Permute | Perturb, Field(discriminator="op")]
+
+
+class Anatomize(Model):
+    """Publish quasi-identifiers and the sensitive attribute as two tables linked by a group id.
+
+    Xiao & Tao's bucketization: each group holds at least ``l`` distinct sensitive values.
+    Output tables: ``<table>_qit`` (quasi-identifiers + group id) and ``<table>_st``
+    (group id, sensitive value, count).
+    """
+
+    quasi_identifiers: list[str] = Field(..., min_length=1, description="Columns published in the QI table.")
+    sensitive: str = Field(..., description="The sensitive column, published only in the ST table.")
+    l: int = Field(..., ge=2, description="Minimum distinct sensitive values per group.")  # noqa: E741
+
+
+class PrivacyTargets(Model):
+    """What the run promises, measured on the output and enforced where possible."""
+
+    quasi_identifiers: list[str] = Field(..., min_length=1, description="Columns an attacker may know.")
+    sensitive: list[str] = Field(default_factory=list, description="Sensitive attributes (for l-diversity and t-closeness).")
+    k: int | None = Field(None, ge=1, description="Minimum equivalence-class size; enforced by suppressing records.")
+    l: int | None = Field(None, ge=1, description="Minimum distinct sensitive values per class; enforced by suppression.")  # noqa: E741
+    t: float | None = Field(None, gt=0, le=1, description="Maximum t-closeness distance; the run fails above it.")
+    max_suppression: float = Field(
+        0.05, ge=0, le=1, description="Largest fraction of records that may be suppressed to meet k and l."
+    )
+
+
+# --- structure ------------------------------------------------------------------------------
+
+
+class Column(Model):
+    """A typed column of one table, with its cleaning and anonymization rules."""
+
+    name: str = Field(..., pattern=NAME_PATTERN, description="Column name, unique within its table.")
+    type: ColumnType = Field(..., description="Values are cast to this type.")
+    description: str = Field("", description="What the column holds.")
+    empty: EmptyRule = Field(default_factory=EmptyRule, description="Strategy for empty values.")
+    range: RangeRule | None = Field(None, description="Allowed range (numeric and date columns only).")
+    anonymize: ColumnAnonymization | None = Field(None, description="Anonymization applied to this column.")
+
+
+class Table(Model):
+    """A table (Croissant RecordSet): columns, keys, merge rule and privacy targets."""
+
+    name: str = Field(..., pattern=NAME_PATTERN, description="Table name, unique within the module.")
+    description: str = Field("", description="What a record of this table is.")
+    columns: list[Column] = Field(..., min_length=1, description="The table's columns, in output order.")
+    primary_key: PrimaryKey | None = Field(None, description="Primary key and its conflict strategy.")
+    foreign_keys: list[ForeignKey] = Field(default_factory=list, description="Foreign keys of this table.")
+    merge: Literal["union", "coalesce"] = Field(
+        "union",
+        description=(
+            "How several sources of this table become one entity: union stacks their records "
+            "(key conflicts then follow primary_key.on_conflict); coalesce joins records of the "
+            "same primary key column by column, the highest-priority non-empty value winning."
+        ),
+    )
+    anatomize: Anatomize | None = Field(None, description="Publish as two anatomized tables instead of one.")
+    privacy: PrivacyTargets | None = Field(None, description="Privacy targets verified (and enforced) on the output.")
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``; KeyError if there is none."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names in declared order."""
+        return [c.name for c in self.columns]
+
+
+# --- collection protocol (feature 8) --------------------------------------------------------
+
+
+class FileSource(Model):
+    """Records from a file: local path or s3:// URL."""
+
+    kind: Literal["file"] = "file"
+    path: str = Field(..., description="Local path (relative to the module document) or s3://bucket/key; globs allowed.")
+    format: Literal["json", "jsonl", "csv", "parquet"] = Field(..., description="File format.")
+
+
+class SqlSource(Model):
+    """Records from a SQL query on PostgreSQL or SQLite."""
+
+    kind: Literal["sql"] = "sql"
+    connection: str = Field(
+        ...,
+        description="postgresql://... or sqlite:///path. ${ENV} references are expanded at run time, so secrets stay out of the document.",
+    )
+    query: str = Field(..., description="A SELECT statement; column names map to table columns.")
+
+
+class HttpPagination(Model):
+    """How to walk the pages of a JSON API."""
+
+    type: Literal["none", "page", "cursor", "next_url"] = Field("none", description="Pagination style.")
+    param: str = Field("page", description="Query parameter carrying the page number or cursor.")
+    start: int = Field(1, description="First page number (type 'page').")
+    cursor_path: str = Field("next_cursor", description="Dotted path of the next cursor in the response (type 'cursor').")
+    next_url_path: str = Field("next", description="Dotted path of the next page URL (type 'next_url').")
+    max_pages: int = Field(10_000, ge=1, description="Safety bound on the number of pages.")
+
+
+class HttpSource(Model):
+    """Records from an HTTP JSON API."""
+
+    kind: Literal["http"] = "http"
+    url: str = Field(..., description="The first page's URL.")
+    records_path: str = Field("", description="Dotted path of the record list in each response ('' = the body is the list).")
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers; ${ENV} references are expanded.")
+    pagination: HttpPagination = Field(default_factory=HttpPagination, description="Pagination.")
+    timeout_seconds: float = Field(30, gt=0, description="Per-request timeout.")
+
+
+class ExecSource(Model):
+    """Records from an executable writing JSON lines (or Singer messages) to stdout.
+
+    Run without a shell, with a clean environment (only ``env`` and PATH), a working
+    directory of its own and a timeout.
+    """
+
+    kind: Literal["exec"] = "exec"
+    command: list[str] = Field(..., min_length=1, description="Program and arguments (no shell).")
+    env: dict[str, str] = Field(default_factory=dict, description="Environment variables; ${ENV} references are expanded.")
+    timeout_seconds: float = Field(600, gt=0, description="The run is killed and fails after this long.")
+    stream: str | None = Field(None, description="Singer: take RECORD messages of this stream only (default: all).")
+
+
+SourceSpec = Annotated[FileSource | SqlSource | HttpSource | ExecSource, Field(discriminator="kind")]
+
+
+class SourceScript(Model):
+    """One extraction script of the collection protocol: where one table's records come from."""
+
+    id: str = Field(..., pattern=NAME_PATTERN, description="Script id, unique within the module.")
+    table: str = Field(..., description="The table these records belong to.")
+    priority: int = Field(0, description="Primary-key conflicts: the higher number wins.")
+    mapping: dict[str, str] = Field(
+        default_factory=dict, description="column -> source field name, for fields named differently at the source."
+    )
+    source: SourceSpec = Field(..., description="Where and how to read.")
+
+
+# --- transformation, upload, module -----------------------------------------------------------
+
+
+class Transformation(Model):
+    """A SQL SELECT over the staged tables (no files, network or settings reachable).
+
+    ``merge``: the query's result becomes table ``target`` (new or replaced);
+    ``update``: the query rewrites ``target`` from itself (and others).
+    """
+
+    name: str = Field(..., pattern=NAME_PATTERN, description="Name, for the report.")
+    type: Literal["merge", "update"] = Field(..., description="merge or update (the contract's TransformationType).")
+    target: str = Field(..., description="The table the result replaces or creates.")
+    sql: str = Field(..., min_length=1, description="One SELECT statement.")
+
+
+class DirectoryDestination(Model):
+    """Publish into a directory: local path or s3:// URL (Delta Lake tables + metadata)."""
+
+    kind: Literal["directory"] = "directory"
+    path: str = Field(..., description="Root of the published module (relative to the document, or s3://).")
+
+
+class PostgresDestination(Model):
+    """Publish into PostgreSQL tables (one schema per module, a table per version and table)."""
+
+    kind: Literal["postgres"] = "postgres"
+    connection: str = Field(..., description="postgresql://...; ${ENV} references are expanded.")
+    schema_name: str = Field("privetl", pattern=NAME_PATTERN, description="Target schema.")
+
+
+DestinationSpec = Annotated[DirectoryDestination | PostgresDestination, Field(discriminator="kind")]
+
+
+class UploadScript(Model):
+    """Feature 9: where the new version goes and how the protocol finds it afterwards."""
+
+    destination: DestinationSpec = Field(..., description="Where the new version is written.")
+    rewrite_protocol: bool = Field(
+        True,
+        description="Rewrite the published module's collection protocol to read the uploaded data (else keep the original).",
+    )
+
+
+class DataModule(Model):
+    """A data module: tables, collection protocol, rules, upload script and version."""
+
+    id: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Stable identifier of the module.")
+    name: str = Field(..., min_length=1, description="Human name.")
+    description: str = Field("", description="What the module holds.")
+    version: int = Field(1, ge=1, description="Version of the module this document describes (published as 'N.0.0').")
+    license: str = Field("https://creativecommons.org/licenses/by/4.0/", description="License URL of the published data.")
+    tables: list[Table] = Field(..., min_length=1, description="The tables.")
+    collection_protocol: list[SourceScript] = Field(..., min_length=1, description="Extraction scripts.")
+    transformations: list[Transformation] = Field(default_factory=list, description="SQL transformations, in order.")
+    upload: UploadScript | None = Field(None, description="Upload script (feature 9).")
+    seed: int = Field(0, description="Default seed of the seeded operations (overridden by --seed).")
+
+    def table(self, name: str) -> Table:
+        """The table called ``name``; KeyError if there is none."""
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(f"no table {name!r}")
+
+    def sources_of(self, table: str) -> list[SourceScript]:
+        """The extraction scripts of one table, highest priority first."""
+        return sorted((s for s in self.collection_protocol if s.table == table), key=lambda s: -s.priority)

@@ -1,0 +1,375 @@
+"""Feature 9: publish the run's result as a new, immutable version of the data module.
+
+``publish_version`` writes every output table and the Croissant metadata of the new version
+to the module's destination — a directory (local or ``s3://``, Delta Lake tables) or
+PostgreSQL (a table per version, a view per table) — and makes it visible in one atomic
+last step. Until that step nothing of the new version is visible; after it, the previous
+versions stay readable (Delta time travel, or their ``<t>_v<N>`` tables).
+
+The version number is ``max(latest published, the document's version) + 1``: a module
+whose document says version 1 is first published as version 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from privetl.engine.errors import PublishError
+from privetl.engine.metadata import (
+    DataModule,
+    DestinationSpec,
+    DirectoryDestination,
+    FileSource,
+    PostgresDestination,
+    SourceScript,
+    SqlSource,
+)
+from privetl.engine.publish import delta
+from privetl.engine.publish.delta import DataFile, Store, TableSnapshot
+
+TableData = pa.RecordBatchReader | pa.Table | Callable[[], pa.RecordBatchReader | pa.Table]
+"""An output table: Arrow data, or a callable opening it (so only one stream is open at a time)."""
+
+__all__ = [
+    "DataFile",
+    "PublishedVersion",
+    "TableData",
+    "latest_version",
+    "publish_version",
+    "read_table",
+    "resolve_destination",
+]
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """What one publication produced: its number, where its metadata is, and its tables."""
+
+    version: int
+    destination: str
+    metadata_location: str
+    document: dict[str, Any]
+    tables: dict[str, int] = field(default_factory=dict)
+    """Rows per published table."""
+    delta_versions: dict[str, int] = field(default_factory=dict)
+    """Directory destinations: the Delta table version of each table in this version."""
+    files: tuple[DataFile, ...] = ()
+    """Directory destinations: the exact Parquet files of this version."""
+
+
+def resolve_destination(
+    destination: DestinationSpec | str | Path, base_dir: Path | None = None
+) -> DestinationSpec:
+    """A destination spec; a plain path (``--out``) becomes a directory destination.
+
+    Relative local paths are resolved against ``base_dir`` (the module document's folder).
+    """
+    if isinstance(destination, str | Path):
+        destination = DirectoryDestination(path=str(destination))
+    if isinstance(destination, DirectoryDestination) and not delta.is_remote(destination.path):
+        path = Path(destination.path)
+        if not path.is_absolute():
+            path = (base_dir or Path.cwd()) / path
+        destination = DirectoryDestination(path=str(path.resolve()))
+    return destination
+
+
+def _open(data: TableData) -> pa.RecordBatchReader | pa.Table:
+    return data() if callable(data) else data
+
+
+def publish_version(
+    module: DataModule,
+    doc: Mapping[str, Any],
+    tables: Mapping[str, TableData],
+    *,
+    destination: DestinationSpec | str | Path,
+    lineage: Any,
+    base_dir: Path | None = None,
+    rewrite_protocol: bool | None = None,
+    run_id: str = "",
+    storage_options: Mapping[str, str] | None = None,
+) -> PublishedVersion:
+    """Publish ``tables`` as the next version of ``module`` at ``destination``, atomically.
+
+    ``doc`` is the module's source document (kept as the base of the new metadata);
+    ``lineage`` is a ``croissant.Lineage``. ``rewrite_protocol`` defaults to the module's
+    upload script (True without one). Raises ``PublishError``; on any failure the previous
+    version stays the published one.
+    """
+    spec = resolve_destination(destination, base_dir)
+    if rewrite_protocol is None:
+        rewrite_protocol = module.upload.rewrite_protocol if module.upload else True
+    if isinstance(spec, PostgresDestination):
+        return _publish_postgres(
+            module, doc, tables, spec=spec, lineage=lineage, rewrite=rewrite_protocol
+        )
+    return _publish_directory(
+        module,
+        doc,
+        tables,
+        root=spec.path,
+        lineage=lineage,
+        rewrite=rewrite_protocol,
+        run_id=run_id,
+        storage_options=storage_options,
+    )
+
+
+def latest_version(
+    destination: DestinationSpec | str | Path,
+    module_id: str | None = None,
+    base_dir: Path | None = None,
+) -> int | None:
+    """The latest published version at ``destination``, or None."""
+    spec = resolve_destination(destination, base_dir)
+    if isinstance(spec, PostgresDestination):
+        import psycopg
+
+        from privetl.engine.publish.postgres import expand_env, previous_version
+
+        if module_id is None:
+            raise PublishError("a PostgreSQL destination needs the module id to find its versions")
+        with psycopg.connect(expand_env(spec.connection)) as conn:
+            return previous_version(conn, spec.schema_name, module_id)
+    document = delta.latest_document(Store(spec.path))
+    return None if document is None else delta.version_number(document)
+
+
+def read_table(root: str | Path, table: str, version: int | None = None) -> pa.Table:
+    """The rows of ``table`` as published in ``version`` (latest if None), via Delta time travel."""
+    store = Store(str(root))
+    relative = (
+        delta.METADATA_FILE
+        if version is None
+        else f"{delta.VERSIONS_DIR}/{version}/{delta.METADATA_FILE}"
+    )
+    raw = store.read_bytes(relative)
+    if raw is None:
+        raise PublishError(
+            f"no published version {version if version is not None else '(latest)'} at {root}"
+        )
+    document = json.loads(raw)
+    delta_versions = _delta_versions(document)
+    if table not in delta_versions:
+        raise PublishError(f"version {delta.version_number(document)} has no table {table!r}")
+    return delta.read_snapshot(str(root), table, delta_versions[table])
+
+
+# --- directory ---------------------------------------------------------------------------------
+
+DELTA_VERSIONS_KEY = "privetl:deltaVersions"
+"""Key (on the version's ``prov:wasGeneratedBy`` activity) mapping each table to its Delta
+table version: version N of the module = those Delta versions (time travel)."""
+
+
+def _delta_versions(document: Mapping[str, Any]) -> dict[str, int]:
+    """Table -> Delta version of a published version's metadata.
+
+    Written on the ``prov:wasGeneratedBy`` activity (the run generated those table
+    versions); a top-level key is accepted too.
+    """
+    activity = document.get("prov:wasGeneratedBy")
+    raw = document.get(DELTA_VERSIONS_KEY)
+    if raw is None and isinstance(activity, Mapping):
+        raw = activity.get(DELTA_VERSIONS_KEY)
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    return {str(k): int(v) for k, v in (raw or {}).items()}
+
+
+def _publish_directory(
+    module: DataModule,
+    doc: Mapping[str, Any],
+    tables: Mapping[str, TableData],
+    *,
+    root: str,
+    lineage: Any,
+    rewrite: bool,
+    run_id: str,
+    storage_options: Mapping[str, str] | None,
+) -> PublishedVersion:
+    store = Store(root, storage_options)
+    latest = delta.latest_document(store)
+    previous = delta.version_number(latest) if latest is not None else None
+    version = max(previous or 0, module.version) + 1
+    lineage = _with_previous(lineage, previous)
+
+    snapshots: list[TableSnapshot] = []
+    for name, data in tables.items():
+        snapshots.append(
+            delta.write_table(store, name, _open(data), version=version, run_id=run_id)
+        )
+    delta.pause_for_tests()
+
+    files = [f for s in snapshots for f in s.files]
+    delta_versions = {s.table: s.delta_version for s in snapshots}
+    version_relative = f"{delta.VERSIONS_DIR}/{version}/{delta.METADATA_FILE}"
+    # The same metadata twice, each listing the files relative to where it lies.
+    documents = {}
+    for relative, prefix in ((version_relative, "../../"), (delta.METADATA_FILE, "")):
+        documents[relative] = _version_doc(
+            module,
+            doc,
+            version=version,
+            files=files,
+            prefix=prefix,
+            lineage=lineage,
+            rewrite=rewrite,
+            delta_versions=delta_versions,
+        )
+    try:
+        store.write_atomic(version_relative, _dump(documents[version_relative]))
+        store.write_atomic(
+            delta.METADATA_FILE, _dump(documents[delta.METADATA_FILE])
+        )  # LAST: now visible
+    except OSError as exc:
+        raise PublishError(f"writing the metadata of version {version} failed: {exc}") from exc
+    return PublishedVersion(
+        version=version,
+        destination=store.root,
+        metadata_location=store.uri(version_relative),
+        document=documents[version_relative],
+        tables={s.table: s.rows for s in snapshots},
+        delta_versions=delta_versions,
+        files=tuple(files),
+    )
+
+
+def _with_previous(lineage: Any, previous: int | None) -> Any:
+    """The lineage, naming the version this one follows at the destination (known only here)."""
+    if dataclasses.is_dataclass(lineage) and hasattr(lineage, "previous_version"):
+        return dataclasses.replace(lineage, previous_version=previous)
+    return lineage
+
+
+def _dump(document: Mapping[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, default=str) + "\n").encode("utf-8")
+
+
+def _version_doc(
+    module: DataModule,
+    doc: Mapping[str, Any],
+    *,
+    version: int,
+    files: list[DataFile],
+    prefix: str,
+    lineage: Any,
+    rewrite: bool,
+    delta_versions: Mapping[str, int],
+) -> dict[str, Any]:
+    """The Croissant metadata of the version, files listed relative to its location."""
+    from privetl.engine.croissant import PublishedFile, version_document
+
+    published = [
+        PublishedFile(table=f.table, path=prefix + f.path, sha256=f.sha256, rows=f.rows)
+        for f in files
+    ]
+    target = _rewritten(module, published) if rewrite else module
+    document = version_document(
+        target, version=version, files=published, lineage=lineage, base_doc=dict(doc)
+    )
+    activity = document.setdefault("prov:wasGeneratedBy", {"@type": "prov:Activity"})
+    activity[DELTA_VERSIONS_KEY] = dict(delta_versions)
+    return document
+
+
+def _rewritten(module: DataModule, files: list[Any]) -> DataModule:
+    """The module with its collection protocol reading the published Parquet files.
+
+    One script per file (a Delta snapshot may hold several); the published rows already
+    obey the primary key, so every file of a table has the same priority.
+    """
+    scripts: list[SourceScript] = []
+    declared = {t.name for t in module.tables}
+    counters: dict[str, int] = {}
+    for f in files:
+        if f.table not in declared:
+            continue  # anatomized pairs are described by the metadata's record sets only
+        index = counters[f.table] = counters.get(f.table, 0) + 1
+        scripts.append(
+            SourceScript(
+                id=f"{f.table}_part{index}"[:63],
+                table=f.table,
+                source=FileSource(path=f.path, format="parquet"),
+            )
+        )
+    if not scripts:
+        return module
+    return module.model_copy(update={"collection_protocol": scripts})
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+def _publish_postgres(
+    module: DataModule,
+    doc: Mapping[str, Any],
+    tables: Mapping[str, TableData],
+    *,
+    spec: PostgresDestination,
+    lineage: Any,
+    rewrite: bool,
+) -> PublishedVersion:
+    from privetl.engine.croissant import version_document
+    from privetl.engine.publish.postgres import PgTable, publish_postgres
+
+    class _Opened(Mapping[str, pa.RecordBatchReader | pa.Table]):
+        """Open each table's stream only when the COPY for it starts."""
+
+        def __getitem__(self, key: str) -> pa.RecordBatchReader | pa.Table:
+            return _open(tables[key])
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(tables)
+
+        def __len__(self) -> int:
+            return len(tables)
+
+    def build(version: int, written: list[PgTable], previous: int | None) -> dict[str, Any]:
+        target = module
+        if rewrite:
+            scripts = [
+                SourceScript(
+                    id=f"{t.table}_v{version}"[:63],
+                    table=t.table,
+                    source=SqlSource(
+                        connection=spec.connection,  # unexpanded: ${ENV} secrets stay out
+                        query=f'SELECT * FROM "{spec.schema_name}"."{t.relation}"',  # noqa: S608 - validated identifiers
+                    ),
+                )
+                for t in written
+                if t.table in {tb.name for tb in module.tables}
+            ]
+            if scripts:
+                target = module.model_copy(update={"collection_protocol": scripts})
+        document = version_document(
+            target, version=version, files=[], lineage=_with_previous(lineage, previous), base_doc=dict(doc)
+        )
+        activity = document.setdefault("prov:wasGeneratedBy", {"@type": "prov:Activity"})
+        activity["privetl:postgresTables"] = {t.table: f"{spec.schema_name}.{t.relation}" for t in written}
+        return document
+
+    version, written, document = publish_postgres(
+        connection=spec.connection,
+        schema=spec.schema_name,
+        module_id=module.id,
+        base_version=module.version,
+        tables=_Opened(),
+        build_document=build,
+        before_commit=delta.pause_for_tests,
+    )
+    return PublishedVersion(
+        version=version,
+        destination=f"postgresql schema {spec.schema_name}",
+        metadata_location=f"{spec.schema_name}._privetl_versions (module {module.id}, version {version})",
+        document=document,
+        tables={t.table: t.rows for t in written},
+    )

@@ -1,0 +1,250 @@
+"""Directory destination: one Delta Lake table per output table, plus Croissant metadata.
+
+Layout of a published module (local path or ``s3://`` URL)::
+
+    <root>/tables/<table>/            a Delta table (Parquet files + _delta_log), one commit per run
+    <root>/versions/<N>/metadata.json the Croissant metadata of version N (its exact files)
+    <root>/metadata.json              the latest version's metadata, replaced LAST
+
+Why Delta Lake: each table's commit is atomic and old snapshots stay readable (time travel),
+so version N is simply "Delta version v of each table", recorded in version N's metadata.
+An overwrite never deletes the previous snapshot's Parquet files (we never vacuum), so every
+published version's file list stays valid.
+
+Why the pointer is written last: a run killed anywhere before the final ``os.replace`` leaves
+``metadata.json`` naming the previous version, whose files are untouched. Delta commits made
+by a killed run are unreferenced by any metadata and are superseded by the next run's commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from privetl.engine.errors import PublishError
+
+PAUSE_ENV = "PRIVETL_TEST_PUBLISH_PAUSE_SECONDS"
+"""Test hook: seconds to sleep between the data commit and the metadata (kill tests)."""
+
+TABLES_DIR = "tables"
+VERSIONS_DIR = "versions"
+METADATA_FILE = "metadata.json"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One Parquet file of a Delta snapshot: path relative to the published root."""
+
+    table: str
+    path: str
+    sha256: str
+    rows: int
+    size: int
+
+
+@dataclass(frozen=True)
+class TableSnapshot:
+    """A table as published in one version: its Delta version and exact Parquet files."""
+
+    table: str
+    delta_version: int
+    rows: int
+    files: tuple[DataFile, ...]
+
+
+def is_remote(root: str) -> bool:
+    """True for object-store URLs (``s3://`` and friends), False for local paths."""
+    return "://" in root and not root.startswith("file://")
+
+
+class Store:
+    """Reads and writes small files under the published root, atomically.
+
+    Local: write a temp file in the same directory, fsync, ``os.replace`` (atomic on POSIX).
+    Remote: a single object PUT through pyarrow's filesystem, which is atomic on S3.
+    """
+
+    def __init__(self, root: str, storage_options: Mapping[str, str] | None = None) -> None:
+        self.root = root.rstrip("/")
+        self.remote = is_remote(root)
+        self.storage_options = dict(storage_options or {})
+        self._fs: Any = None
+        if self.remote:
+            from pyarrow import fs as pafs
+
+            self._fs, self._base = pafs.FileSystem.from_uri(self.root)
+        else:
+            self._base = self.root
+
+    def uri(self, relative: str) -> str:
+        """Absolute path or URL of ``relative`` (POSIX separators) under the root."""
+        return f"{self.root}/{relative}" if self.remote else str(Path(self.root) / relative)
+
+    def read_bytes(self, relative: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        if not self.remote:
+            path = Path(self.root) / relative
+            return path.read_bytes() if path.exists() else None
+        from pyarrow import fs as pafs
+
+        target = f"{self._base}/{relative}"
+        if self._fs.get_file_info(target).type == pafs.FileType.NotFound:
+            return None
+        with self._fs.open_input_stream(target) as stream:
+            return bytes(stream.read())
+
+    def sha256(self, relative: str) -> tuple[str, int]:
+        """sha256 hex digest and size of a file, read in 1 MiB chunks (never whole in memory)."""
+        digest = hashlib.sha256()
+        size = 0
+        if self.remote:
+            stream_cm: Any = self._fs.open_input_stream(f"{self._base}/{relative}")
+        else:
+            stream_cm = open(Path(self.root) / relative, "rb")  # noqa: SIM115 - closed below
+        with stream_cm as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        return digest.hexdigest(), size
+
+    def write_atomic(self, relative: str, data: bytes) -> None:
+        """Write ``data`` so that readers see the old content or the new one, never a part."""
+        if self.remote:
+            with self._fs.open_output_stream(f"{self._base}/{relative}") as stream:
+                stream.write(data)
+            return
+        target = Path(self.root) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(target.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def latest_document(store: Store) -> dict[str, Any] | None:
+    """The latest published metadata, or None when nothing was published yet."""
+    raw = store.read_bytes(METADATA_FILE)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # pragma: no cover - only a hand-edited file gets here
+        raise PublishError(f"{store.uri(METADATA_FILE)} is not valid JSON: {exc}") from exc
+
+
+def version_number(document: Mapping[str, Any]) -> int:
+    """The major version of a Croissant document (``"3.0.0"`` -> 3; an int stays itself)."""
+    raw = document.get("version")
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).split(".", 1)[0])
+    except ValueError as exc:
+        raise PublishError(f"published metadata has an unreadable version {raw!r}") from exc
+
+
+def write_table(
+    store: Store,
+    table: str,
+    data: pa.RecordBatchReader | pa.Table,
+    *,
+    version: int,
+    run_id: str,
+) -> TableSnapshot:
+    """Commit ``data`` as the new snapshot of ``tables/<table>`` and describe its files.
+
+    Streams: a RecordBatchReader is handed to deltalake as it is (Arrow C stream), so the
+    rows are never all in memory. ``schema_mode='overwrite'`` lets a version change a
+    column's type (e.g. a new generalization) without touching older snapshots.
+    """
+    relative = f"{TABLES_DIR}/{table}"
+    uri = store.uri(relative)
+    options = store.storage_options or None
+    commit = CommitProperties(
+        custom_metadata={"privetl.version": str(version), "privetl.run_id": run_id}
+    )
+    try:
+        exists = DeltaTable.is_deltatable(uri, storage_options=options)
+        write_deltalake(
+            uri,
+            data,
+            mode="overwrite" if exists else "error",
+            schema_mode="overwrite" if exists else None,
+            storage_options=options,
+            commit_properties=commit,
+        )
+        delta = DeltaTable(uri, storage_options=options)
+    except Exception as exc:  # deltalake raises several unrelated types
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]  # drop embedded tracebacks
+        raise PublishError(f"writing Delta table {table!r} failed: {first_line}") from exc
+    return snapshot(store, table, delta)
+
+
+def snapshot(store: Store, table: str, delta: DeltaTable) -> TableSnapshot:
+    """The Parquet files of one Delta snapshot, with sha256 and row counts."""
+    actions = delta.get_add_actions(flatten=True)
+    columns = pa.table(actions).to_pydict()  # deltalake returns an arro3 table
+    files: list[DataFile] = []
+    for path, rows in sorted(zip(columns["path"], columns["num_records"], strict=True)):
+        relative = str(PurePosixPath(TABLES_DIR, table, path))
+        digest, size = store.sha256(relative)
+        files.append(
+            DataFile(table=table, path=relative, sha256=digest, rows=int(rows or 0), size=size)
+        )
+    return TableSnapshot(
+        table=table,
+        delta_version=int(delta.version()),
+        rows=sum(f.rows for f in files),
+        files=tuple(files),
+    )
+
+
+def read_snapshot(
+    root: str, table: str, delta_version: int, storage_options: Mapping[str, str] | None = None
+) -> pa.Table:
+    """Time travel: the rows of ``table`` as published at Delta version ``delta_version``."""
+    store = Store(root, storage_options)
+    delta = DeltaTable(
+        store.uri(f"{TABLES_DIR}/{table}"),
+        version=delta_version,
+        storage_options=dict(storage_options or {}) or None,
+    )
+    return delta.to_pyarrow_table()
+
+
+def pause_for_tests() -> None:
+    """Sleep when the test hook asks for it: the kill test SIGKILLs the run in this window."""
+    seconds = os.environ.get(PAUSE_ENV)
+    if seconds:
+        time.sleep(float(seconds))

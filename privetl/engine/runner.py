@@ -1,0 +1,409 @@
+"""Run a data module end to end: load, extract, clean, transform, anonymize, verify, publish.
+
+``run_module`` ties the stages of DESIGN.md together, times each one, shows progress, and
+always writes a report — also when the run fails, in which case nothing is published (the
+publish stage is the last one, and it is atomic).
+
+The anonymization secret
+------------------------
+Seeded operations (noise, shuffles) are keyed by ``SeedKey.derive(secret, seed)``. The seed
+is public (it is in the document and the report); the secret is what stops anyone from
+recomputing the noise from public values and undoing it. So:
+
+- ``secret`` argument, else the ``PRIVETL_ANONYMIZATION_SECRET`` environment variable:
+  the run is reproducible — the same input, metadata, seed and secret give the same output.
+- neither: a random 32-byte secret is drawn for this run only, and the report says the run
+  is NOT reproducible (a warning). A seed alone is never enough, because a key derived from
+  a public seed would let anyone strip the noise — we prefer an unrepeatable safe run to a
+  repeatable unsafe one.
+
+The secret itself never reaches the report, the logs or an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets as secrets_module
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from privetl.engine.errors import EngineError, MetadataError
+from privetl.engine.metadata import (
+    DataModule,
+    DestinationSpec,
+    FileSource,
+    HttpSource,
+    SqlSource,
+    Table,
+)
+from privetl.engine.report import (
+    PublishedInfo,
+    QuarantineInfo,
+    RuleTally,
+    RunProgress,
+    RunReport,
+    SourceCount,
+    finish,
+)
+
+SECRET_ENV = "PRIVETL_ANONYMIZATION_SECRET"  # noqa: S105 - the variable's name, not a secret
+WORK_DIR_ENV = "PRIVETL_WORK_DIR"
+"""Where the temporary staging and spill directory of a run is made (default: the system's)."""
+DEFAULT_REPORTS = Path("var/runs")
+"""Default parent of the per-run report directories (relative to the working directory)."""
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus 6 random hex digits."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets_module.token_hex(3)
+
+
+def resolve_secret(secret: bytes | None) -> tuple[bytes, str]:
+    """The secret and where it came from: 'argument', 'environment' or 'random'."""
+    if secret:
+        return secret, "argument"
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env.encode("utf-8"), "environment"
+    return secrets_module.token_bytes(32), "random"
+
+
+def run_module(
+    path: Path,
+    *,
+    out: Path | str | None = None,
+    engine: str = "duckdb",
+    seed: int | None = None,
+    secret: bytes | None = None,
+    report_dir: Path | None = None,
+    progress: bool | None = None,
+    memory_limit: str | None = None,
+) -> RunReport:
+    """Run the data module at ``path`` and publish its next version; return the report.
+
+    ``out`` overrides the module's upload destination with a directory. ``seed`` overrides
+    the module's seed. The report (``report.json``) and the quarantine
+    (``quarantine.parquet``, private: it holds the rejected raw values) go to ``report_dir``,
+    by default ``var/runs/<run id>``. ``progress`` None shows a progress bar on a terminal.
+
+    An ``EngineError`` (bad document, failed source, unmet privacy target, failed publish)
+    is reported as a failed run; nothing is published. Any other exception is a bug: the
+    report is written as failed and the exception propagates.
+    """
+    path = Path(path).resolve()
+    run_id = new_run_id()
+    report = RunReport(
+        run_id=run_id, module_id="?", module_path=str(path), engine=engine, seed=seed
+    )
+    report_dir = Path(report_dir) if report_dir is not None else DEFAULT_REPORTS / run_id
+    work_parent = os.environ.get(WORK_DIR_ENV) or None
+    with (
+        RunProgress(enabled=progress) as bar,
+        tempfile.TemporaryDirectory(prefix="privetl-run-", dir=work_parent) as work,
+    ):
+        try:
+            _run(
+                path,
+                report,
+                bar,
+                out=out,
+                engine=engine,
+                seed=seed,
+                secret=secret,
+                report_dir=report_dir,
+                work=Path(work),
+                memory_limit=memory_limit,
+            )
+        except EngineError as exc:
+            finish(report, error=exc)
+        except BaseException as exc:
+            finish(report, error=exc)
+            report.timings = dict(bar.timings)
+            report.write(report_dir / "report.json")
+            raise
+        else:
+            finish(report)
+        report.timings = dict(bar.timings)
+    report.write(report_dir / "report.json")
+    return report
+
+
+def _run(
+    path: Path,
+    report: RunReport,
+    bar: RunProgress,
+    *,
+    out: Path | str | None,
+    engine: str,
+    seed: int | None,
+    secret: bytes | None,
+    report_dir: Path,
+    work: Path,
+    memory_limit: str | None,
+) -> None:
+    """The stages, in order; fills ``report`` as it goes."""
+    from privetl.engine.jsonld import load_document
+    from privetl.engine.validate import validate_document
+
+    with bar.stage("load"):
+        doc, module = load_document(path)
+        problems = validate_document(doc)
+        if problems:
+            raise MetadataError(problems)
+        report.module_id = module.id
+        report.seed = module.seed if seed is None else seed
+        key_secret, source = resolve_secret(secret)
+        report.secret_source = source  # type: ignore[assignment]
+        report.reproducible = source != "random"
+        if not report.reproducible:
+            report.warnings.append(
+                f"no anonymization secret given ({SECRET_ENV}): a random one was used, "
+                "so this run is NOT reproducible — the same input and seed will give different noise and shuffles"
+            )
+        destination = _destination(module, out)
+
+    from privetl.engine.backends import open_backend
+    from privetl.engine.extract import extract_script
+
+    staging = work / "staging"
+    with bar.stage("extract"):
+        staged = []
+        for script in module.collection_protocol:
+            script_dir = staging / script.id
+            script_dir.mkdir(parents=True, exist_ok=True)
+            result = extract_script(
+                script,
+                module.table(script.table),
+                base_dir=path.parent,
+                staging_dir=script_dir,
+                on_rows=bar.rows,
+            )
+            staged.append(result)
+            report.sources.append(
+                SourceCount(script_id=script.id, table=script.table, rows=result.rows)
+            )
+            report.table(script.table).rows_in += result.rows
+
+    backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)  # type: ignore[arg-type]
+    try:
+        _process(
+            module,
+            doc,
+            path,
+            report,
+            bar,
+            backend,
+            staged,
+            destination=destination,
+            secret=key_secret,
+            report_dir=report_dir,
+        )
+    finally:
+        backend.close()
+
+
+def _process(
+    module: DataModule,
+    doc: dict[str, Any],
+    path: Path,
+    report: RunReport,
+    bar: RunProgress,
+    backend: Any,
+    staged: list[Any],
+    *,
+    destination: DestinationSpec | Path | str,
+    secret: bytes,
+    report_dir: Path,
+) -> None:
+    """The stages that run on the backend: clean, transform, anonymize + privacy, publish."""
+    import ibis
+
+    from privetl.engine.anonymize import SeedKey, anonymize_table
+    from privetl.engine.clean import clean_tables
+    from privetl.engine.privacy import enforce_and_measure
+    from privetl.engine.publish import publish_version
+    from privetl.engine.transform import apply_transformations
+
+    assert report.seed is not None
+    with bar.stage("clean"):
+        cleaned = clean_tables(backend, module, staged)
+        for count in cleaned.counts:
+            report.rules.append(
+                RuleTally(
+                    table=count.table,
+                    rule=count.rule,
+                    column=count.column,
+                    rows_affected=int(count.rows_affected),
+                )
+            )
+        # The quarantine is private (raw rejected values): it goes to the report dir, never published.
+        quarantine_rows = 0
+        quarantine_path = report_dir / "quarantine.parquet"
+        report_dir.mkdir(parents=True, exist_ok=True)
+        if cleaned.quarantine is not None:
+            expr = cleaned.quarantine.mutate(run_id=ibis.literal(report.run_id, type="string"))
+            quarantine_rows = int(backend.write_parquet(expr, quarantine_path))
+        else:
+            _empty_quarantine(quarantine_path)
+        report.quarantine = QuarantineInfo(path=str(quarantine_path), rows=quarantine_rows)
+
+    with bar.stage("transform"):
+        tables = apply_transformations(backend, module, cleaned.tables)
+
+    key = SeedKey.derive(secret, report.seed)
+    outputs: dict[str, Any] = {}
+    with bar.stage("anonymize"):
+        for table in _dependency_order(module):
+            if table.name not in tables:
+                continue
+            expr = _drop_orphans(backend, table, tables[table.name], outputs, report)
+            anonymized = anonymize_table(backend, expr, table, key=key)
+            for name, out_expr in anonymized.items():
+                if table.privacy is not None and len(anonymized) == 1:
+                    out_expr, privacy = enforce_and_measure(backend, out_expr, table)
+                    report.privacy[name] = privacy
+                outputs[name] = backend.materialize(out_expr, f"privetl_out_{name}")
+        for name, expr in outputs.items():
+            report.table(name).rows_out = int(backend.count(expr))
+
+    with bar.stage("publish"):
+        published = publish_version(
+            module,
+            doc,
+            {name: _reader(backend, expr) for name, expr in outputs.items()},
+            destination=destination,
+            lineage=_lineage(module, path, report),
+            base_dir=path.parent,
+            run_id=report.run_id,
+        )
+        report.published = PublishedInfo(
+            version=published.version,
+            destination=published.destination,
+            metadata=published.metadata_location,
+            tables=dict(published.tables),
+        )
+
+
+def _reader(backend: Any, expr: Any) -> Callable[[], Any]:
+    """Open the table's Arrow stream only when the publisher asks for it."""
+    return lambda: backend.to_pyarrow_batches(expr)
+
+
+def _destination(module: DataModule, out: Path | str | None) -> DestinationSpec | Path | str:
+    """``--out`` wins; else the module's upload script; a module with neither cannot run."""
+    if out is not None:
+        # --out is relative to the working directory (the module's own paths are relative to it).
+        return out if "://" in str(out) else Path(out).resolve()
+    if module.upload is not None:
+        return module.upload.destination
+    raise EngineError("the module has no upload script: give an output directory (--out DIR)")
+
+
+def _dependency_order(module: DataModule) -> list[Table]:
+    """Tables with the tables they reference first (validate rejects cycles; declared order breaks ties)."""
+    ordered: list[Table] = []
+    seen: set[str] = set()
+
+    def visit(table: Table, stack: tuple[str, ...]) -> None:
+        if table.name in seen or table.name in stack:
+            return
+        for fk in table.foreign_keys:
+            if fk.references_table != table.name:
+                try:
+                    visit(module.table(fk.references_table), (*stack, table.name))
+                except KeyError:
+                    continue
+        seen.add(table.name)
+        ordered.append(table)
+
+    for table in module.tables:
+        visit(table, ())
+    return ordered
+
+
+def _drop_orphans(
+    backend: Any,
+    table: Table, expr: Any, outputs: dict[str, Any], report: RunReport) -> Any:
+    """Re-check foreign keys against the referenced table's OUTPUT.
+
+    Privacy enforcement may suppress referenced records (a customer in a too-small class);
+    their orders must go too, or the published version would hold dangling keys. Records
+    whose key is empty are left alone (the cleaning stage has already ruled on them).
+    """
+    for fk in table.foreign_keys:
+        referenced = outputs.get(fk.references_table)
+        if (
+            referenced is None
+            or fk.references_column not in referenced.columns
+            or fk.column not in expr.columns
+        ):
+            continue
+        before = int(backend.count(expr))
+        expr = expr.filter(
+            expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
+        )
+        dropped = before - int(backend.count(expr))
+        if dropped:
+            report.rules.append(
+                RuleTally(
+                    table=table.name,
+                    rule="foreign_key_after_privacy",
+                    column=fk.column,
+                    rows_affected=dropped,
+                )
+            )
+    return expr
+
+
+def _empty_quarantine(path: Path) -> None:
+    """An empty quarantine file, so every run has one with the documented columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from privetl.engine.report import QUARANTINE_COLUMNS
+
+    schema = pa.schema([(c, pa.string()) for c in QUARANTINE_COLUMNS])
+    pq.write_table(schema.empty_table(), path)
+
+
+def _source_description(module: DataModule) -> list[dict[str, Any]]:
+    """Where each script read from, and that source's version where one can be told.
+
+    Connection strings are not copied (they may embed a password); a file's size and
+    modification time stand for its version.
+    """
+    described = []
+    for script in module.collection_protocol:
+        source = script.source
+        entry: dict[str, Any] = {"script": script.id, "table": script.table, "kind": source.kind}
+        if isinstance(source, FileSource):
+            entry["path"] = source.path
+        elif isinstance(source, HttpSource):
+            entry["url"] = source.url
+        elif isinstance(source, SqlSource):
+            entry["query"] = source.query
+        described.append(entry)
+    return described
+
+
+def _lineage(module: DataModule, path: Path, report: RunReport) -> Any:
+    """The lineage of the new version: sources, the metadata used, the seed, the run."""
+    from privetl.engine.croissant import Lineage
+
+    assert report.seed is not None
+    return Lineage(
+        run_id=report.run_id,
+        seed=report.seed,
+        engine=report.engine,
+        sources=_source_description(module),
+        started_at=report.started_at,
+        metadata_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        metadata_path=str(path),
+        rows={s.script_id: s.rows for s in report.sources},
+        reproducible=report.reproducible,
+        module=module,
+    )

@@ -1,0 +1,382 @@
+"""Every mistake in a data module document, each with its JSON path into that document.
+
+Why not just pydantic: it stops a model at its first failing validator and knows nothing of
+cross references (a key naming an unknown column, a foreign key to a missing table, a cycle
+of foreign keys, a script for an unknown table). ``validate_document`` reads the document
+(``jsonld.read_document``: structure), validates it as a ``DataModule`` (types; pydantic's
+locations translated back to the document's paths) and then runs the cross-reference checks
+below on what could be read, defensively, so that one mistake never hides another. When a
+check and pydantic find the same spot, the check's message (which says what to do) is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from privetl.engine.errors import Problem
+from privetl.engine.jsonld import Loc, Reading, pydantic_problems, read_document
+from privetl.engine.metadata import ColumnType
+
+_NUMERIC = {ColumnType.INTEGER.value, ColumnType.DOUBLE.value}
+_TEMPORAL = {ColumnType.DATE.value, ColumnType.DATETIME.value}
+
+
+def validate_document(doc: Any) -> list[Problem]:
+    """Every problem of ``doc`` (structure, types, cross references); empty when it is valid."""
+    reading = read_document(doc)
+    if not isinstance(doc, dict):
+        return reading.problems
+    checks = _Checks(reading)
+    checks.run()
+    covered = {p.path for p in reading.problems} | {p.path for p in checks.problems}
+    typed = [p for p in pydantic_problems(reading, checks.sanitized()) if p.path not in covered]
+    seen: set[Problem] = set()
+    result = []
+    for problem in [*reading.problems, *typed, *checks.problems]:
+        if problem not in seen:
+            seen.add(problem)
+            result.append(problem)
+    return result
+
+
+def _dicts(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> list[tuple[int, str]]:
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _castable(value: Any, column_type: str) -> bool:
+    """Whether a rule's literal (fill value, range bound) fits a column type."""
+    if column_type == ColumnType.INTEGER:
+        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+    if column_type == ColumnType.DOUBLE:
+        return _is_number(value)
+    if column_type == ColumnType.BOOLEAN:
+        return isinstance(value, bool)
+    if column_type == ColumnType.STRING:
+        return isinstance(value, str)
+    if isinstance(value, dt.datetime):
+        return column_type == ColumnType.DATETIME
+    if isinstance(value, dt.date):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        (dt.datetime if column_type == ColumnType.DATETIME else dt.date).fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_EXPECTED = {
+    "integer": "an integer",
+    "double": "a number",
+    "boolean": "true or false",
+    "string": "a string",
+    "date": 'an ISO date such as "2024-01-31"',
+    "datetime": 'an ISO date-time such as "2024-01-31T12:00:00"',
+}
+
+
+class _Checks:
+    """The cross-reference checks over ``reading.data`` (any part of it may be malformed)."""
+
+    def __init__(self, reading: Reading) -> None:
+        self.reading = reading
+        self.data = reading.data
+        self.problems: list[Problem] = []
+        self.dropped_ranges: list[Loc] = []
+        self.tables: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.columns: dict[str, dict[str, str]] = {}
+        """table -> column -> type (only well-formed names and types)."""
+
+    def report(self, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(self.reading.path(loc), message))
+
+    def run(self) -> None:
+        self.index_tables()
+        for i, table in _dicts(self.data.get("tables")):
+            self.check_table(i, table)
+        self.check_foreign_keys()
+        self.check_scripts()
+        self.check_transformations()
+
+    def sanitized(self) -> dict[str, Any]:
+        """The data for pydantic without the ranges the checks already reported as mistyped.
+
+        The model compares a range's bounds; bounds of different kinds (a number and a
+        date) would make that comparison raise instead of report.
+        """
+        if not self.dropped_ranges:
+            return self.data
+        data = copy.deepcopy(self.data)
+        for loc in self.dropped_ranges:
+            _, i, _, j, _ = loc
+            data["tables"][i]["columns"][j].pop("range", None)
+        return data
+
+    # -- tables and columns --------------------------------------------------------------------
+
+    def index_tables(self) -> None:
+        for i, table in _dicts(self.data.get("tables")):
+            name = table.get("name")
+            if not isinstance(name, str):
+                continue
+            if name in self.tables:
+                first = self.reading.path(("tables", self.tables[name][0]))
+                self.report(("tables", i, "name"), f"duplicate table {name!r} (also the record set at {first})")
+                continue
+            self.tables[name] = (i, table)
+            columns: dict[str, str] = {}
+            for j, column in _dicts(table.get("columns")):
+                col = column.get("name")
+                if not isinstance(col, str):
+                    continue
+                if col in columns:
+                    self.report(("tables", i, "columns", j, "name"), f"duplicate column {col!r} in table {name!r}")
+                    continue
+                columns[col] = column.get("type") if isinstance(column.get("type"), str) else ""
+            self.columns[name] = columns
+
+    def column_names(self, table: Any) -> dict[str, str]:
+        return self.columns.get(table, {}) if isinstance(table, str) else {}
+
+    def check_table(self, i: int, table: dict[str, Any]) -> None:
+        name = table.get("name") if isinstance(table.get("name"), str) else None
+        columns = self.column_names(name) if name is not None and self.tables.get(name, (None,))[0] == i else {}
+        loc: Loc = ("tables", i)
+        primary = table.get("primary_key")
+        if isinstance(primary, dict) and isinstance(primary.get("column"), str) and primary["column"] not in columns:
+            self.report((*loc, "primary_key", "column"), self.unknown(name, primary["column"], "the key"))
+        for j, column in _dicts(table.get("columns")):
+            self.check_column((*loc, "columns", j), name, column, columns)
+        self.check_column_list((*loc, "privacy", "quasi_identifiers"), table.get("privacy"), "quasi_identifiers", name, columns)
+        privacy = table.get("privacy")
+        if isinstance(privacy, dict):
+            self.check_column_list((*loc, "privacy", "sensitive"), privacy, "sensitive", name, columns)
+            qis = {q for _, q in _strings(privacy.get("quasi_identifiers"))}
+            for s, sensitive in _strings(privacy.get("sensitive")):
+                if sensitive in qis:
+                    self.report(
+                        (*loc, "privacy", "sensitive", s),
+                        f"{sensitive!r} is both a quasi-identifier and a sensitive attribute; it can only be one",
+                    )
+            for target in ("l", "t"):
+                if privacy.get(target) is not None and not privacy.get("sensitive"):
+                    self.report((*loc, "privacy", target), f"target {target!r} is measured on sensitive attributes; list them in 'sensitive'")
+        anatomize = table.get("anatomize")
+        if isinstance(anatomize, dict):
+            self.check_column_list((*loc, "anatomize", "quasi_identifiers"), anatomize, "quasi_identifiers", name, columns)
+            sensitive = anatomize.get("sensitive")
+            if isinstance(sensitive, str):
+                if sensitive not in columns:
+                    self.report((*loc, "anatomize", "sensitive"), self.unknown(name, sensitive, "the sensitive column"))
+                qis = anatomize.get("quasi_identifiers")
+                if isinstance(qis, list) and sensitive in qis:
+                    self.report(
+                        (*loc, "anatomize", "sensitive"),
+                        f"the sensitive column {sensitive!r} is also a quasi-identifier; anatomization publishes "
+                        "them in separate tables, so remove it from quasi_identifiers",
+                    )
+            if isinstance(name, str):
+                for suffix in ("_qit", "_st"):
+                    if f"{name}{suffix}" in self.tables:
+                        self.report(
+                            (*loc, "anatomize"),
+                            f"anatomizing {name!r} publishes table {name + suffix!r}, which is already a table of this module",
+                        )
+
+    def check_column_list(self, loc: Loc, holder: Any, key: str, table: Any, columns: dict[str, str]) -> None:
+        if not isinstance(holder, dict):
+            return
+        for k, column in _strings(holder.get(key)):
+            if column not in columns:
+                self.report((*loc, k), self.unknown(table, column, f"{key} entry"))
+
+    def unknown(self, table: Any, column: str, what: str) -> str:
+        known = ", ".join(sorted(self.column_names(table))) or "none"
+        return f"{what} names column {column!r}, which table {table!r} does not have (its columns: {known})"
+
+    def check_column(self, loc: Loc, table: Any, column: dict[str, Any], columns: dict[str, str]) -> None:
+        column_type = column.get("type")
+        rule = column.get("range")
+        if isinstance(rule, dict) and column_type not in _NUMERIC | _TEMPORAL:
+            # Without a usable type the bounds cannot be checked; bounds of different kinds
+            # would make the model's min <= max comparison raise, so pydantic skips them.
+            kinds = {_is_number(rule.get(b)) for b in ("min", "max") if rule.get(b) is not None}
+            if len(kinds) > 1:
+                self.dropped_ranges.append(loc + ("range",))
+        if not isinstance(column_type, str) or column_type not in _EXPECTED:
+            return
+        name = column.get("name")
+        empty = column.get("empty")
+        if isinstance(empty, dict) and empty.get("strategy") == "fill":
+            if empty.get("value") is None:
+                self.report((*loc, "empty"), "strategy 'fill' needs a 'value' to put into empty fields")
+            elif not _castable(empty["value"], column_type):
+                self.report((*loc, "empty", "value"), f"the fill value of {column_type} column {name!r} must be {_EXPECTED[column_type]}")
+        rule = column.get("range")
+        if isinstance(rule, dict):
+            if column_type not in _NUMERIC | _TEMPORAL:
+                self.report(
+                    (*loc, "range"),
+                    f"a range applies to numeric and date columns only; {name!r} is a {column_type} column — remove privetl:range",
+                )
+                self.dropped_ranges.append(loc + ("range",))
+            else:
+                bad = False
+                for bound in ("min", "max"):
+                    value = rule.get(bound)
+                    if value is not None and not _castable(value, column_type):
+                        bad = True
+                        self.report((*loc, "range", bound), f"the {bound} of {column_type} column {name!r} must be {_EXPECTED[column_type]}")
+                if bad:
+                    self.dropped_ranges.append(loc + ("range",))
+        op = column.get("anonymize")
+        if isinstance(op, dict):
+            self.check_anonymization((*loc, "anonymize"), name, column_type, op, columns)
+
+    def check_anonymization(self, loc: Loc, name: Any, column_type: str, op: dict[str, Any], columns: dict[str, str]) -> None:
+        kind = op.get("op")
+        fits: dict[str, tuple[Callable[[str], bool], str]] = {
+            "band": (lambda t: t in _NUMERIC, "numeric (integer, double)"),
+            "granularity": (lambda t: t in _TEMPORAL, "date and datetime"),
+            "truncate": (lambda t: t == ColumnType.STRING, "string"),
+            "hierarchy": (lambda t: t in (ColumnType.STRING, ColumnType.INTEGER), "string and integer"),
+        }
+        if kind == "generalize":
+            for key, (fit, allowed) in fits.items():
+                if op.get(key) is not None and not fit(column_type):
+                    self.report((*loc, key), f"generalize by {key} applies to {allowed} columns; {name!r} is a {column_type} column")
+        elif kind == "perturb":
+            if column_type not in _NUMERIC:
+                self.report(loc, f"perturb (noise) applies to numeric columns; {name!r} is a {column_type} column")
+        elif kind == "suppress":
+            if op.get("keep") and column_type != ColumnType.STRING:
+                self.report((*loc, "keep"), f"keep applies to string columns; {name!r} is a {column_type} column (omit keep)")
+        elif kind == "permute":
+            for w, other in _strings(op.get("within")):
+                if other not in columns:
+                    self.report((*loc, "within", w), f"permute within names column {other!r}, which this table does not have")
+                elif other == name:
+                    self.report((*loc, "within", w), f"permuting {name!r} within groups of itself changes nothing; remove it from within")
+
+    # -- foreign keys --------------------------------------------------------------------------
+
+    def check_foreign_keys(self) -> None:
+        edges: dict[str, list[tuple[str, Loc]]] = {}
+        for i, table in _dicts(self.data.get("tables")):
+            name = table.get("name")
+            for k, fk in _dicts(table.get("foreign_keys")):
+                loc: Loc = ("tables", i, "foreign_keys", k)
+                target, target_column = fk.get("references_table"), fk.get("references_column")
+                if not isinstance(target, str) or target not in self.tables:
+                    known = ", ".join(sorted(self.tables)) or "none"
+                    self.report((*loc, "references_table"), f"foreign key to table {target!r}, which is not in this module (tables: {known})")
+                    continue
+                if target_column not in self.columns[target]:
+                    self.report((*loc, "references_column"), self.unknown(target, target_column, "the foreign key"))
+                    continue
+                own = self.column_names(name).get(fk.get("column"))
+                theirs = self.columns[target][target_column]
+                if own and theirs and own != theirs:
+                    self.report(
+                        loc, f"foreign key {name}.{fk.get('column')} ({own}) references {target}.{target_column} ({theirs}); the types must match"
+                    )
+                if isinstance(name, str):
+                    edges.setdefault(name, []).append((target, loc))
+        for cycle, loc in _cycles(edges):
+            self.report(loc, "foreign keys form a cycle: " + " -> ".join(cycle) + "; tables are cleaned in dependency order, so break the cycle")
+
+    # -- scripts and transformations -----------------------------------------------------------
+
+    def check_scripts(self) -> None:
+        seen: dict[str, int] = {}
+        scripted: set[str] = set()
+        for s, script in _dicts(self.data.get("collection_protocol")):
+            loc: Loc = ("collection_protocol", s)
+            script_id = script.get("id")
+            if isinstance(script_id, str):
+                if script_id in seen:
+                    self.report((*loc, "id"), f"duplicate script id {script_id!r} (also {self.reading.path(('collection_protocol', seen[script_id]))})")
+                seen.setdefault(script_id, s)
+            table = script.get("table")
+            if not isinstance(table, str):
+                continue
+            scripted.add(table)
+            if table not in self.tables:
+                known = ", ".join(sorted(self.tables)) or "none"
+                self.report((*loc, "table"), f"script for table {table!r}, which is not in this module (tables: {known})")
+                continue
+            mapping = script.get("mapping")
+            if isinstance(mapping, dict):
+                for column in mapping:
+                    if column not in self.columns[table]:
+                        self.report((*loc, "mapping", column), self.unknown(table, column, "the mapping"))
+        produced = {
+            t["target"] for _, t in _dicts(self.data.get("transformations"))
+            if t.get("type") == "merge" and isinstance(t.get("target"), str)
+        }
+        for name, (i, _) in self.tables.items():
+            if name not in scripted and name not in produced:
+                self.report(
+                    ("tables", i),
+                    f"table {name!r} has no script in privetl:collectionProtocol (nor a merge transformation producing it)",
+                )
+
+    def check_transformations(self) -> None:
+        names: dict[str, int] = {}
+        for n, transformation in _dicts(self.data.get("transformations")):
+            loc: Loc = ("transformations", n)
+            name = transformation.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    self.report((*loc, "name"), f"duplicate transformation name {name!r}")
+                names.setdefault(name, n)
+            target = transformation.get("target")
+            if isinstance(target, str) and target not in self.tables:
+                known = ", ".join(sorted(self.tables)) or "none"
+                self.report(
+                    (*loc, "target"),
+                    f"transformation target {target!r} is not a table of this module (tables: {known}); declare its "
+                    "record set so its columns and types are known",
+                )
+
+
+def _cycles(edges: dict[str, list[tuple[str, Loc]]]) -> list[tuple[list[str], Loc]]:
+    """Each foreign-key cycle once, as table names from its first-declared table, with the
+    location of the foreign key that leaves that table."""
+    cycles: list[tuple[list[str], Loc]] = []
+    reported: set[frozenset[str]] = set()
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[tuple[str, Loc | None]] = []
+
+    def visit(node: str, via: Loc | None) -> None:
+        state[node] = 1
+        stack.append((node, via))
+        for target, loc in edges.get(node, []):
+            if state.get(target) == 1:
+                start = next(n for n, (name, _) in enumerate(stack) if name == target)
+                members = [name for name, _ in stack[start:]]
+                if frozenset(members) not in reported:
+                    reported.add(frozenset(members))
+                    first_loc = stack[start + 1][1] if start + 1 < len(stack) else loc
+                    cycles.append(([*members, target], first_loc or loc))
+            elif state.get(target) is None:
+                visit(target, loc)
+        stack.pop()
+        state[node] = 2
+
+    for node in list(edges):
+        if state.get(node) is None:
+            visit(node, None)
+    return cycles

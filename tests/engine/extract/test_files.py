@@ -1,0 +1,204 @@
+"""File sources: CSV, JSON lines, JSON arrays and Parquet staged with raw values and _src_row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from privetl.engine.errors import ExtractionError
+from privetl.engine.extract import extract_script
+from privetl.engine.extract import files as files_module
+from privetl.engine.extract.files import _glob_match, local_pattern, split_s3
+
+from .helpers import PEOPLE, script, staged_rows, write
+
+
+def run(tmp_path: Path, source: dict, **kwargs):
+    return extract_script(
+        script(source, **kwargs), PEOPLE, base_dir=tmp_path, staging_dir=tmp_path / "stage"
+    )
+
+
+def test_csv_all_strings_mapping_missing_and_ignored_fields(tmp_path: Path) -> None:
+    write(tmp_path / "p.csv", "ident,name,extra\n1,Ann,x\n2,,y\n007,\"Bo, Jr\",z\n")
+    seen: list[int] = []
+    staged = extract_script(
+        script({"kind": "file", "path": "p.csv", "format": "csv"}, mapping={"id": "ident"}, priority=3),
+        PEOPLE,
+        base_dir=tmp_path,
+        staging_dir=tmp_path / "stage",
+        on_rows=seen.append,
+    )
+    assert (staged.script_id, staged.table, staged.priority, staged.rows, staged.native_types) == (
+        "src", "people", 3, 3, False,
+    )
+    assert sum(seen) == 3
+    assert pq.read_schema(staged.paths[0]).names == ["id", "name", "score", "_src_row"]
+    assert staged_rows(staged) == [
+        {"id": "1", "name": "Ann", "score": None, "_src_row": 0},
+        {"id": "2", "name": "", "score": None, "_src_row": 1},
+        {"id": "007", "name": "Bo, Jr", "score": None, "_src_row": 2},
+    ]
+
+
+def test_jsonl_values_as_json_text(tmp_path: Path) -> None:
+    write(
+        tmp_path / "p.jsonl",
+        '{"id": 3, "name": "Ann", "score": 24.40}\n\n'
+        '{"id": true, "name": {"a": [1, 2.50, null]}, "score": null}\n'
+        '{"id": "x", "name": [], "other": 1}\n',
+    )
+    staged = run(tmp_path, {"kind": "file", "path": "p.jsonl", "format": "jsonl"})
+    assert staged_rows(staged) == [
+        {"id": "3", "name": "Ann", "score": "24.40", "_src_row": 0},
+        {"id": "true", "name": '{"a":[1,2.50,null]}', "score": None, "_src_row": 1},
+        {"id": "x", "name": "[]", "score": None, "_src_row": 2},
+    ]
+
+
+def test_json_array_streams_elements_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files_module, "JSON_CHUNK_CHARS", 7)  # every element spans several reads
+    write(
+        tmp_path / "p.json",
+        '[\n {"id": 1, "name": "Ann", "score": 1e3},\n {"id": 12345678901234567890, "name": "B\\u00e9"}\n]\n',
+    )
+    staged = run(tmp_path, {"kind": "file", "path": "p.json", "format": "json"})
+    assert staged_rows(staged) == [
+        {"id": "1", "name": "Ann", "score": "1e3", "_src_row": 0},
+        {"id": "12345678901234567890", "name": "Bé", "score": None, "_src_row": 1},
+    ]
+
+
+def test_empty_json_array_stages_an_empty_string_file(tmp_path: Path) -> None:
+    write(tmp_path / "p.json", "[ ]")
+    staged = run(tmp_path, {"kind": "file", "path": "p.json", "format": "json"})
+    assert staged.rows == 0
+    assert pq.read_table(staged.paths[0]).schema == pa.schema(
+        [("id", pa.string()), ("name", pa.string()), ("score", pa.string()), ("_src_row", pa.int64())]
+    )
+
+
+def test_parquet_keeps_native_types_and_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("privetl.engine.extract.files.BATCH_ROWS", 2)
+    pq.write_table(
+        pa.table({"pid": [1, 2, 3], "score": [0.5, None, 2.0], "when": [dt.date(2024, 1, 1)] * 3}),
+        tmp_path / "p.parquet",
+    )
+    seen: list[int] = []
+    staged = extract_script(
+        script({"kind": "file", "path": "p.parquet", "format": "parquet"}, mapping={"id": "pid"}),
+        PEOPLE,
+        base_dir=tmp_path,
+        staging_dir=tmp_path / "stage",
+        on_rows=seen.append,
+    )
+    assert staged.native_types is True
+    assert seen == [2, 1]
+    schema = pq.read_schema(staged.paths[0])
+    assert [(f.name, f.type) for f in schema] == [
+        ("id", pa.int64()), ("name", pa.string()), ("score", pa.float64()), ("_src_row", pa.int64()),
+    ]
+    assert staged_rows(staged) == [
+        {"id": 1, "name": None, "score": 0.5, "_src_row": 0},
+        {"id": 2, "name": None, "score": None, "_src_row": 1},
+        {"id": 3, "name": None, "score": 2.0, "_src_row": 2},
+    ]
+
+
+def test_glob_sorted_and_src_row_continues(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "b.csv", "id\n3\n")
+    write(tmp_path / "d" / "a.csv", "id\n1\n2\n")
+    write(tmp_path / "d" / "sub" / "c.csv", "id\n4\n")
+    staged = run(tmp_path, {"kind": "file", "path": "d/*.csv", "format": "csv"})
+    assert [(r["id"], r["_src_row"]) for r in staged_rows(staged)] == [("1", 0), ("2", 1), ("3", 2)]
+    staged = run(tmp_path, {"kind": "file", "path": "d/**/*.csv", "format": "csv"})
+    assert [r["id"] for r in staged_rows(staged)] == ["1", "2", "3", "4"]
+
+
+def test_parquet_glob_with_different_types_stages_one_file_per_schema(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": pa.array([1], pa.int32())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"id": pa.array([2], pa.int64())}), tmp_path / "b.parquet")
+    staged = run(tmp_path, {"kind": "file", "path": "*.parquet", "format": "parquet"})
+    assert len(staged.paths) == 2
+    assert staged_rows(staged) == [
+        {"id": 1, "name": None, "score": None, "_src_row": 0},
+        {"id": 2, "name": None, "score": None, "_src_row": 1},
+    ]
+
+
+def test_missing_file_names_the_resolved_path(tmp_path: Path) -> None:
+    with pytest.raises(ExtractionError) as caught:
+        run(tmp_path, {"kind": "file", "path": "nope/p.csv", "format": "csv"})
+    assert caught.value.script_id == "src"
+    assert str(caught.value) == f"extraction script 'src' failed: file not found: {tmp_path.resolve()}/nope/p.csv"
+    with pytest.raises(ExtractionError, match=r"no file matches .*/nope/\*\.csv"):
+        run(tmp_path, {"kind": "file", "path": "nope/*.csv", "format": "csv"})
+
+
+def test_bad_jsonl_names_the_line(tmp_path: Path) -> None:
+    write(tmp_path / "p.jsonl", '{"id": 1}\n\n{"id": 2,}\n')
+    with pytest.raises(ExtractionError, match=r"bad JSON at line 3 of .*p\.jsonl"):
+        run(tmp_path, {"kind": "file", "path": "p.jsonl", "format": "jsonl"})
+    write(tmp_path / "q.jsonl", '{"id": 1}\n[1]\n')
+    with pytest.raises(ExtractionError, match=r"line 2 of .*q\.jsonl is not a JSON object"):
+        run(tmp_path, {"kind": "file", "path": "q.jsonl", "format": "jsonl"})
+
+
+def test_bad_json_array_names_the_line(tmp_path: Path) -> None:
+    write(tmp_path / "p.json", '[\n{"id": 1},\n{"id": 2 "name": "x"}\n]')
+    with pytest.raises(ExtractionError, match=r"bad JSON at line 3 of .*p\.json: Expecting ','"):
+        run(tmp_path, {"kind": "file", "path": "p.json", "format": "json"})
+    write(tmp_path / "o.json", '{"records": []}')
+    with pytest.raises(ExtractionError, match="is not a JSON array of records"):
+        run(tmp_path, {"kind": "file", "path": "o.json", "format": "json"})
+    write(tmp_path / "u.json", '[{"id": 1},')
+    with pytest.raises(ExtractionError, match="the array is not closed"):
+        run(tmp_path, {"kind": "file", "path": "u.json", "format": "json"})
+
+
+def test_ragged_csv_is_an_extraction_error(tmp_path: Path) -> None:
+    write(tmp_path / "p.csv", "id,name\n1,Ann\n2,Bo,extra\n")
+    with pytest.raises(ExtractionError, match=r"cannot read csv file .*p\.csv: .*Expected 2 columns, got 3"):
+        run(tmp_path, {"kind": "file", "path": "p.csv", "format": "csv"})
+
+
+def test_path_handling() -> None:
+    assert local_pattern("data/x.csv", Path("/m")) == Path("/m/data/x.csv")
+    assert local_pattern("/abs/x.csv", Path("/m")) == Path("/abs/x.csv")
+    assert split_s3("s3://bucket/dir/x.csv") == ("bucket", "dir/x.csv")
+    with pytest.raises(ValueError, match="is not s3://bucket/key"):
+        split_s3("s3://bucket")
+    assert _glob_match("bucket/d/2024/x.csv", "bucket/d/**/*.csv")
+    assert _glob_match("bucket/d/x.csv", "bucket/d/**/*.csv")
+    assert not _glob_match("bucket/d/x.json", "bucket/d/*.csv")
+    assert not _glob_match("bucket/d/e/x.csv", "bucket/d/*.csv")
+
+
+def test_text_records_are_staged_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("privetl.engine.extract.staging.BATCH_ROWS", 2)
+    write(tmp_path / "p.jsonl", "".join(f'{{"id": {i}}}\n' for i in range(5)))
+    seen: list[int] = []
+    staged = extract_script(
+        script({"kind": "file", "path": "p.jsonl", "format": "jsonl"}),
+        PEOPLE,
+        base_dir=tmp_path,
+        staging_dir=tmp_path / "stage",
+        on_rows=seen.append,
+    )
+    assert seen == [2, 2, 1]
+    assert pq.ParquetFile(staged.paths[0]).metadata.num_row_groups == 3
+    assert [(r["id"], r["_src_row"]) for r in staged_rows(staged)] == [(str(i), i) for i in range(5)]
+
+
+def test_csv_with_a_long_header_and_empty_file(tmp_path: Path) -> None:
+    names = [f"c{i}" for i in range(20000)] + ["name"]
+    write(tmp_path / "wide.csv", ",".join(names) + "\n" + ",".join(["x"] * 20000 + ["Ann"]) + "\n")
+    staged = run(tmp_path, {"kind": "file", "path": "wide.csv", "format": "csv"})
+    assert staged_rows(staged) == [{"id": None, "name": "Ann", "score": None, "_src_row": 0}]
+    write(tmp_path / "empty.csv", "")
+    staged = run(tmp_path, {"kind": "file", "path": "empty.csv", "format": "csv"})
+    assert (staged.rows, pq.read_schema(staged.paths[0]).names) == (0, ["id", "name", "score", "_src_row"])

@@ -1,0 +1,150 @@
+"""run_module on the shipped sample module: published version, report, rules, failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from privetl.engine.publish import read_table
+from privetl.engine.runner import SECRET_ENV, run_module
+from tests.engine.pipeline_ready import require_pipeline
+
+require_pipeline(module_level=True)
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers"
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of the sample module with its SQLite source built, as `make demo` does."""
+    target = tmp_path / "module"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from generate import build_sqlite
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    build_sqlite(target)
+    return target / "module.json"
+
+
+def _run(sample: Path, tmp_path: Path, name: str = "out", **kwargs: Any) -> Any:
+    kwargs.setdefault("secret", b"test-secret")
+    return run_module(
+        sample,
+        out=tmp_path / name,
+        report_dir=tmp_path / f"{name}-report",
+        progress=False,
+        **kwargs,
+    )
+
+
+def test_sample_module_is_published_as_version_2(sample: Path, tmp_path: Path) -> None:
+    report = _run(sample, tmp_path)
+    assert report.status == "succeeded", report.error
+    assert report.version_published == 2
+    assert report.reproducible and report.secret_source == "argument" and report.warnings == []
+    assert {s.script_id: s.rows for s in report.sources} == {
+        "customers_crm": 200,
+        "customers_legacy": 110,
+        "orders_web": 240,
+        "orders_store": 170,
+    }
+    assert [t.table for t in report.tables][:2] == ["customers", "orders"]
+    assert report.table("customers").rows_in == 310
+    assert list(report.timings) == ["load", "extract", "clean", "transform", "anonymize", "publish"]
+
+    customers = read_table(tmp_path / "out", "customers", 2).to_pylist()
+    orders = read_table(tmp_path / "out", "orders", 2).to_pylist()
+    assert report.table("customers").rows_out == len(customers)
+    assert report.table("orders").rows_out == len(orders)
+    ids = [c["id"] for c in customers]
+    assert len(ids) == len(set(ids))  # primary key unique
+    assert {c["name"] for c in customers} == {"***"}  # suppressed
+    assert {c["email"] for c in customers} <= {"***", None}
+    assert all(len(str(c["zip"])) == 3 for c in customers)  # truncated
+    assert all(c["gender"] in ("F", "M") for c in customers)  # empty gender dropped
+    classes = Counter((str(c["birth_date"]), c["zip"], c["gender"]) for c in customers)
+    assert min(classes.values()) >= 3  # k = 3
+    order_ids = [o["id"] for o in orders]
+    assert len(order_ids) == len(set(order_ids))
+    assert not set(order_ids) & set(range(231, 241))  # conflicting ids: all dropped
+    assert all(o["customer_id"] in set(ids) for o in orders)  # every foreign key resolves
+    assert all(o["amount"] is not None for o in orders)
+
+    quarantine = pq.read_table(tmp_path / "out-report" / "quarantine.parquet")
+    assert quarantine.num_rows == report.quarantine.rows > 0
+    assert set(quarantine.column("table").to_pylist()) == {"customers", "orders"}
+    saved = json.loads((tmp_path / "out-report" / "report.json").read_text())
+    assert saved["published"]["version"] == 2
+    assert saved["privacy"]["customers"]
+
+
+def test_same_secret_and_seed_give_the_same_version(sample: Path, tmp_path: Path) -> None:
+    _run(sample, tmp_path, "a", seed=5)
+    _run(sample, tmp_path, "b", seed=5)
+    for table in ("customers", "orders"):
+        a = read_table(tmp_path / "a", table, 2).sort_by("id")
+        b = read_table(tmp_path / "b", table, 2).sort_by("id")
+        assert a.equals(b)
+
+
+def test_running_again_publishes_the_next_version_and_keeps_the_old(
+    sample: Path, tmp_path: Path
+) -> None:
+    first = _run(sample, tmp_path)
+    second = _run(sample, tmp_path)
+    assert (first.version_published, second.version_published) == (2, 3)
+    assert (
+        read_table(tmp_path / "out", "customers", 2).num_rows == first.table("customers").rows_out
+    )
+
+
+def test_without_a_secret_the_run_says_it_is_not_reproducible(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    report = _run(sample, tmp_path, secret=None)
+    assert report.status == "succeeded"
+    assert (report.secret_source, report.reproducible) == ("random", False)
+    assert "NOT reproducible" in report.warnings[0]
+
+
+def test_secret_from_the_environment(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, "env-secret-value")
+    report = _run(sample, tmp_path, secret=None)
+    assert (report.secret_source, report.reproducible) == ("environment", True)
+    assert "env-secret-value" not in (tmp_path / "out-report" / "report.json").read_text()
+
+
+def test_an_unmet_privacy_target_publishes_nothing(sample: Path, tmp_path: Path) -> None:
+    doc = json.loads(sample.read_text())
+    text = json.dumps(doc).replace('"k": 3', '"k": 500')
+    assert text != json.dumps(doc), "the sample's k target was not found in its document"
+    sample.write_text(text)
+    report = _run(sample, tmp_path)
+    assert report.status == "failed"
+    assert report.error_type == "PrivacyTargetNotMet"
+    assert report.published is None
+    assert not (tmp_path / "out" / "metadata.json").exists()
+    assert json.loads((tmp_path / "out-report" / "report.json").read_text())["status"] == "failed"
+
+
+def test_an_invalid_module_fails_with_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    report = run_module(
+        bad, out=tmp_path / "out", report_dir=tmp_path / "r", progress=False, secret=b"s"
+    )
+    assert (report.status, report.error_type) == ("failed", "MetadataError")
+    assert not (tmp_path / "out").exists()
