@@ -1,0 +1,126 @@
+"""Per-column anonymization: generalization, suppression (masking), perturbation, permutation.
+
+Each operation is an Ibis expression, so one definition runs on every engine. Nulls stay
+null everywhere (an unknown value is not made up). The published type of each column follows
+``privetl.engine.croissant.published_type``: bands, truncation and hierarchies publish text;
+noise on an integer publishes a double unless rounded to 0 decimals.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from privetl.engine.anonymize.seeded import SeedKey, _f, keyed_hash, uniform
+from privetl.engine.metadata import Column, ColumnType, Generalize, Perturb, Suppress
+
+_UNITS = {"year": "Y", "month": "M", "day": "D", "hour": "h"}
+
+
+def generalize(value: ir.Value, column: Column, op: Generalize) -> ir.Value:
+    """A coarser value: numeric band, date granularity, string prefix or category hierarchy."""
+    if op.band is not None:
+        return _band(value, column, op.band)
+    if op.granularity is not None:
+        unit = _UNITS[op.granularity]
+        if column.type is ColumnType.DATE and unit == "h":
+            return value
+        if column.type is ColumnType.DATE:
+            # DuckDB's DATE_TRUNC of a DATE returns a TIMESTAMP while Ibis types it DATE and
+            # elides a plain cast: go through TIMESTAMP so the published type stays DATE.
+            return value.truncate(unit).cast(dt.timestamp).cast(dt.date)
+        return value.truncate(unit)
+    if op.truncate is not None:
+        return value.cast(dt.string).substr(0, op.truncate)
+    assert op.hierarchy is not None
+    text = value.cast(dt.string)
+    mapped = text.cases(*[(k, v) for k, v in op.hierarchy.items()], else_=op.other)
+    return ibis.ifelse(text.isnull(), ibis.null(dt.string), mapped)
+
+
+def _band(value: ir.Value, column: Column, band: float) -> ir.StringValue:
+    """``37`` with band 10 is ``'30-39'`` (integers: inclusive bounds); doubles: ``'30-40'``
+    read as [30, 40). Integral bounds are printed as integers on every engine."""
+    integral = float(band).is_integer()
+    start = (value.cast(dt.float64) / _f(float(band))).floor().cast(dt.int64)
+    if integral:
+        width = int(band)
+        low = start * width
+        high = low + (width - 1 if column.type is ColumnType.INTEGER else width)
+        return ibis.ifelse(
+            value.isnull(), ibis.null(dt.string), low.cast(dt.string) + "-" + high.cast(dt.string)
+        )
+    decimals = max(0, -math.floor(math.log10(band)) + 2)
+    low_f = (start.cast(dt.float64) * _f(float(band))).round(decimals)
+    high_f = ((start + 1).cast(dt.float64) * _f(float(band))).round(decimals)
+    return ibis.ifelse(
+        value.isnull(),
+        ibis.null(dt.string),
+        low_f.cast(dt.string) + "-" + high_f.cast(dt.string),
+    )
+
+
+def suppress(value: ir.Value, column: Column, op: Suppress) -> ir.Value:
+    """Mask a value: strings keep ``keep`` leading characters then the mask; other types
+    become null (there is no mask of a number or date that is not a lie)."""
+    if column.type is not ColumnType.STRING:
+        return ibis.null(value.type())
+    masked = ibis.literal(op.mask, type=dt.string)
+    if op.keep:
+        masked = value.substr(0, op.keep) + masked
+    return ibis.ifelse(value.isnull(), ibis.null(dt.string), masked)
+
+
+def perturb(value: ir.Value, column: Column, op: Perturb, *, key: SeedKey, record: ir.IntegerValue) -> ir.Value:
+    """Add seeded Laplace or Gaussian noise (keyed by record and column), then round.
+
+    Laplace by inverse transform of one uniform; Gaussian by Box-Muller from two. The
+    arithmetic is float64 throughout (see ``seeded.uniform``).
+    """
+    x = value.cast(dt.float64)
+    u = uniform(key, record, column.name, "perturb", "u1")
+    scale = _f(float(op.scale))
+    if op.distribution == "laplace":
+        centred = u - _f(0.5)
+        magnitude = (_f(1.0) - _f(2.0) * centred.abs()).ln()
+        sign = ibis.ifelse(centred < _f(0.0), _f(-1.0), _f(1.0))
+        noise = -scale * sign * magnitude
+    else:
+        u2 = uniform(key, record, column.name, "perturb", "u2")
+        noise = scale * (_f(-2.0) * u.ln()).sqrt() * (_f(2.0 * math.pi) * u2).cos()
+    noisy = x + noise
+    if op.round is not None:
+        noisy = noisy.round(op.round).cast(dt.float64)
+    if column.type is ColumnType.INTEGER and op.round == 0:
+        return ibis.ifelse(value.isnull(), ibis.null(dt.int64), noisy.cast(dt.int64))
+    return ibis.ifelse(value.isnull(), ibis.null(dt.float64), noisy)
+
+
+def permute(
+    expr: ir.Table,
+    column: str,
+    within: list[str],
+    *,
+    key: SeedKey,
+    record: ir.IntegerValue,
+) -> ir.Table:
+    """Shuffle ``column``'s values among records sharing ``within`` (or all records).
+
+    Records are ordered by a keyed hash within their group; each record takes the value of
+    the next record in that order, the last the first's: a seeded random cyclic shift, so
+    every value leaves its record (in groups of two or more) and no value is lost or
+    duplicated. One window pass, no join — the shuffle is the costliest step of a run.
+    """
+    order_key = "_privetl_perm_order"
+    rec_key = "_privetl_perm_record"
+    t = expr.mutate(**{order_key: keyed_hash(key, record, column, "permute"), rec_key: record})
+    window = ibis.window(group_by=[t[c] for c in within] or None, order_by=[t[order_key], t[rec_key]])
+    nxt = t[column].lead().over(window)
+    first = t[column].first(include_null=True).over(window)
+    position = ibis.row_number().over(window)
+    size = t[rec_key].count().over(ibis.window(group_by=[t[c] for c in within] or None))
+    shifted = ibis.ifelse(position == size - 1, first, nxt)
+    return t.mutate(**{column: shifted}).drop(order_key, rec_key)

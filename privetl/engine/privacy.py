@@ -1,0 +1,233 @@
+"""Privacy verification (feature 7): measure what the output promises, enforce k and l.
+
+For a table's declared quasi-identifiers (QIs) and sensitive attributes, on the data about
+to be published (after anonymization):
+
+- **k-anonymity**: the smallest equivalence class (records sharing all QI values; an empty
+  value is a value like any other);
+- **l-diversity** (distinct l-diversity): per sensitive attribute, the fewest distinct
+  values in a class; the reported ``l`` is the minimum over the attributes;
+- **t-closeness**: per sensitive attribute, the largest distance between a class's value
+  distribution and the whole table's, with the equal ground distance (Li, Li &
+  Venkatasubramanian 2007, §4.2: half the L1 distance); the reported ``t`` is the maximum;
+- **re-identification risk** (prosecutor model): the largest risk ``1/k``, the average
+  (classes / records), and the fraction of records in classes smaller than the target k.
+
+``enforce_and_measure`` first suppresses (drops) every record of a class that is smaller
+than ``k`` or has fewer than ``l`` distinct values of a sensitive attribute. Dropping whole
+classes never changes another class, so one pass meets both targets. When that would drop
+more than ``max_suppression`` of the records, or ``t`` is still above its target, the run
+fails with ``PrivacyTargetNotMet`` and nothing is published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from privetl.engine.backends import Backend
+from privetl.engine.errors import PrivacyTargetNotMet
+from privetl.engine.metadata import PrivacyTargets, Table
+
+_SIZE = "_privetl_class_size"
+_CLASS = "_privetl_class"
+
+
+@dataclass
+class PrivacyReport:
+    """The measures of one published table, before and after enforcement."""
+
+    quasi_identifiers: list[str]
+    sensitive: list[str]
+    records_in: int
+    records_suppressed: int
+    records_out: int
+    classes: int
+    k: int | None
+    l: int | None  # noqa: E741
+    t: float | None
+    max_risk: float | None
+    average_risk: float | None
+    records_at_risk: float | None
+    k_before: int | None
+    targets: dict[str, Any] = field(default_factory=dict)
+    per_attribute: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, scalars first (the run summary prints those)."""
+        return asdict(self)
+
+
+def _keys(expr: ir.Table, qis: list[str]) -> list[ir.Value]:
+    """QI columns as grouping keys where null is a value (engines group nulls together)."""
+    return [expr[q] for q in qis]
+
+
+def _class_sizes(expr: ir.Table, qis: list[str]) -> ir.Table:
+    return expr.group_by(_keys(expr, qis)).aggregate(**{_SIZE: lambda t: t.count()})
+
+
+def _join_on_qis(left: ir.Table, right: ir.Table, qis: list[str]) -> list[ir.BooleanValue]:
+    """Null-safe equality on the QIs (a class with an empty QI value is still a class)."""
+    return [left[q].identical_to(right[q]) for q in qis]
+
+
+def enforce_and_measure(backend: Backend, expr: ir.Table, table: Table) -> tuple[ir.Table, PrivacyReport]:
+    """Suppress records to meet k and l, verify t, measure everything; see the module doc."""
+    targets = table.privacy
+    if targets is None:
+        raise ValueError(f"table {table.name!r} declares no privacy targets")
+    missing = [c for c in [*targets.quasi_identifiers, *targets.sensitive] if c not in expr.columns]
+    if missing:
+        raise PrivacyTargetNotMet(
+            f"table {table.name!r}: privacy columns {missing} are not in the published table"
+        )
+    qis = list(targets.quasi_identifiers)
+    sensitive = list(targets.sensitive)
+    stats = _class_stats(expr, qis, sensitive)
+    stats = backend.materialize(stats, f"privetl_privacy_{table.name}")
+    records_in, k_before = _totals(backend, stats)
+    bad = ibis.literal(False)
+    if targets.k is not None:
+        bad = bad | (stats[_SIZE] < targets.k)
+    if targets.l is not None:
+        for s in sensitive:
+            bad = bad | (stats[f"_l_{s}"] < targets.l)
+    small = stats.filter(bad)
+    suppressed = int(backend.con.to_pyarrow(small.aggregate(n=small[_SIZE].sum())).to_pylist()[0]["n"] or 0)
+    allowed = int(targets.max_suppression * records_in)
+    if suppressed > allowed:
+        raise PrivacyTargetNotMet(
+            f"table {table.name!r}: meeting {_target_text(targets)} on quasi-identifiers {qis} needs "
+            f"{suppressed} of {records_in} record(s) suppressed ({_pct(suppressed, records_in)}), above "
+            f"max_suppression {targets.max_suppression:.2%} ({allowed} record(s)); measured k = {k_before}. "
+            "Generalize the quasi-identifiers more, or raise max_suppression"
+        )
+    if suppressed:
+        keep = stats.filter(~bad).select(*qis)
+        out = expr.semi_join(keep, _join_on_qis(expr, keep, qis))
+    else:
+        out = expr
+    out = backend.materialize(out, f"privetl_private_{table.name}")
+    report = measure(backend, out, targets)
+    report.records_in = records_in
+    report.records_suppressed = suppressed
+    report.k_before = k_before
+    if targets.t is not None and report.t is not None and report.t > targets.t + 1e-12:
+        raise PrivacyTargetNotMet(
+            f"table {table.name!r}: t-closeness {report.t:.4f} is above the target t = {targets.t} "
+            "(suppression cannot lower it; generalize the quasi-identifiers more)"
+        )
+    return out, report
+
+
+def _target_text(targets: PrivacyTargets) -> str:
+    parts = []
+    if targets.k is not None:
+        parts.append(f"k = {targets.k}")
+    if targets.l is not None:
+        parts.append(f"l = {targets.l}")
+    return " and ".join(parts) or "the targets"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{(part / whole if whole else 0):.2%}"
+
+
+def _class_stats(expr: ir.Table, qis: list[str], sensitive: list[str]) -> ir.Table:
+    """One row per equivalence class: its size and, per sensitive attribute, distinct values."""
+    aggs: dict[str, Any] = {_SIZE: expr.count()}
+    for s in sensitive:
+        # an empty sensitive value counts as one more distinct value
+        aggs[f"_l_{s}"] = expr[s].nunique() + expr[s].isnull().any().ifelse(1, 0)
+    return expr.group_by(_keys(expr, qis)).aggregate(**aggs)
+
+
+def _totals(backend: Backend, stats: ir.Table) -> tuple[int, int | None]:
+    row = backend.con.to_pyarrow(stats.aggregate(n=stats[_SIZE].sum(), k=stats[_SIZE].min())).to_pylist()[0]
+    return int(row["n"] or 0), (None if row["k"] is None else int(row["k"]))
+
+
+def measure(backend: Backend, expr: ir.Table, targets: PrivacyTargets) -> PrivacyReport:
+    """k, l, t and the re-identification risks of ``expr`` (no enforcement)."""
+    qis = list(targets.quasi_identifiers)
+    sensitive = list(targets.sensitive)
+    stats = backend.materialize(_class_stats(expr, qis, sensitive), "privetl_privacy_measure")
+    summary_aggs: dict[str, Any] = {
+        "n": stats[_SIZE].sum(),
+        "classes": stats.count(),
+        "k": stats[_SIZE].min(),
+    }
+    if targets.k is not None:
+        summary_aggs["at_risk"] = stats[_SIZE].sum(where=stats[_SIZE] < targets.k)
+    for s in sensitive:
+        summary_aggs[f"l_{s}"] = stats[f"_l_{s}"].min()
+    row = backend.con.to_pyarrow(stats.aggregate(**summary_aggs)).to_pylist()[0]
+    n = int(row["n"] or 0)
+    classes = int(row["classes"] or 0)
+    k = None if row["k"] is None else int(row["k"])
+    per_attribute: dict[str, dict[str, Any]] = {}
+    for s in sensitive:
+        distance = _t_closeness(backend, expr, qis, s) if n else None
+        per_attribute[s] = {
+            "l": None if row[f"l_{s}"] is None else int(row[f"l_{s}"]),
+            "t": distance,
+        }
+    ls = [v["l"] for v in per_attribute.values() if v["l"] is not None]
+    ts = [v["t"] for v in per_attribute.values() if v["t"] is not None]
+    at_risk = int(row.get("at_risk") or 0)
+    return PrivacyReport(
+        quasi_identifiers=qis,
+        sensitive=sensitive,
+        records_in=n,
+        records_suppressed=0,
+        records_out=n,
+        classes=classes,
+        k=k,
+        l=min(ls) if ls else None,
+        t=max(ts) if ts else None,
+        max_risk=(1.0 / k) if k else None,
+        average_risk=(classes / n) if n else None,
+        records_at_risk=(at_risk / n) if (n and targets.k is not None) else None,
+        k_before=k,
+        targets={
+            "k": targets.k,
+            "l": targets.l,
+            "t": targets.t,
+            "max_suppression": targets.max_suppression,
+        },
+        per_attribute=per_attribute,
+    )
+
+
+def _t_closeness(backend: Backend, expr: ir.Table, qis: list[str], s: str) -> float:
+    """max over classes of ½·Σ_v |P(v | class) − P(v)| (equal ground distance EMD).
+
+    Values a class lacks contribute P(v) each; so per class the sum is
+    Σ_{v in class} |p − q| + (1 − Σ_{v in class} q).
+    """
+    value = expr[s].cast(dt.string).fill_null("\x00null")
+    t = expr.mutate(_privetl_v=value)
+    total = t.count()
+    overall = t.group_by("_privetl_v").aggregate(_q_n=lambda g: g.count())
+    n = ibis.literal(int(backend.count(expr)), type=dt.float64).cast(dt.float64)
+    cells = t.group_by([*[t[q] for q in qis], t._privetl_v]).aggregate(_c_n=lambda g: g.count())
+    sizes = t.group_by([t[q] for q in qis]).aggregate(_size=lambda g: g.count())
+    joined = cells.join(overall, "_privetl_v")
+    joined = joined.join(sizes, _join_on_qis(joined, sizes, qis)).select(
+        *[joined[q] for q in qis], joined._c_n, joined._q_n, sizes._size
+    )
+    p = joined._c_n.cast(dt.float64) / joined._size.cast(dt.float64)
+    q = joined._q_n.cast(dt.float64) / n
+    per_class = joined.group_by([joined[q_] for q_ in qis]).aggregate(
+        diff=(p - q).abs().sum(), covered=q.sum()
+    )
+    half = ibis.literal(0.5, type=dt.float64).cast(dt.float64)
+    distance = (per_class.diff + (ibis.literal(1.0, type=dt.float64).cast(dt.float64) - per_class.covered)) * half
+    del total
+    result = backend.con.to_pyarrow(per_class.aggregate(t=distance.max())).to_pylist()[0]["t"]
+    return float(result or 0.0)
