@@ -222,7 +222,7 @@ def _process(
     """The stages that run on the backend: clean, transform, anonymize + privacy, publish."""
     import ibis
 
-    from privetl.engine.anonymize import SeedKey, anonymize_table
+    from privetl.engine.anonymize import SeedKey, anonymize_table, verify_anatomy
     from privetl.engine.clean import clean_tables
     from privetl.engine.privacy import enforce_and_measure
     from privetl.engine.publish import publish_version
@@ -267,6 +267,12 @@ def _process(
                     out_expr, privacy = enforce_and_measure(backend, out_expr, table)
                     report.privacy[name] = privacy
                 outputs[name] = backend.materialize(out_expr, f"privetl_out_{name}")
+            if table.anatomize is not None:
+                # verify the promise on what will be published: every group l-diverse
+                report.privacy[table.name] = {
+                    "anatomy_l_target": table.anatomize.l,
+                    **verify_anatomy(backend, outputs[f"{table.name}_st"], table.anatomize, table_name=table.name),
+                }
         for name, expr in outputs.items():
             report.table(name).rows_out = int(backend.count(expr))
 

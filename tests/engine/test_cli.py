@@ -29,9 +29,6 @@ def _privetl(
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
-    from tests.engine.pipeline_ready import require_pipeline
-
-    require_pipeline()
     target = tmp_path / "module"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
     sys.path.insert(0, str(EXAMPLE))

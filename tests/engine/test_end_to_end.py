@@ -20,11 +20,7 @@ import pytest
 from privetl.engine.metadata import DataModule
 from privetl.engine.publish import read_table
 from privetl.engine.runner import run_module
-from tests.engine.pipeline_ready import require_pipeline
 from tests.engine.publish.pgdb import database_url, reset_schema
-
-require_pipeline(module_level=True)
-
 
 SCHEMA = "e2e_src"
 

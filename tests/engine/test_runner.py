@@ -14,10 +14,6 @@ import pytest
 
 from privetl.engine.publish import read_table
 from privetl.engine.runner import SECRET_ENV, run_module
-from tests.engine.pipeline_ready import require_pipeline
-
-require_pipeline(module_level=True)
-
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers"
 

@@ -75,7 +75,9 @@ def anatomize(
     position = ibis.row_number().over(
         ibis.window(order_by=[ibis.desc(t._privetl_freq), t[s], t._privetl_order, t._privetl_rec])
     )
-    t = t.mutate(**{ANATOMY_GROUP: (position % groups).cast(dt.int64)})
+    # Spark's ROW_NUMBER is a 32-bit INT that Ibis types int64 (so a plain cast is elided):
+    # the round trip through int32 makes both engines publish a 64-bit group id.
+    t = t.mutate(**{ANATOMY_GROUP: (position % groups).cast(dt.int32).cast(dt.int64)})
     qit = t.select(*rule.quasi_identifiers, ANATOMY_GROUP)
     st = t.group_by([ANATOMY_GROUP, s]).aggregate(**{ANATOMY_COUNT: lambda g: g.count().cast(dt.int64)})
     return {f"{table_name}_qit": qit, f"{table_name}_st": st.select(ANATOMY_GROUP, s, ANATOMY_COUNT)}
@@ -84,13 +86,13 @@ def anatomize(
 def verify_anatomy(backend: object, st: ir.Table, rule: Anatomize, *, table_name: str) -> dict[str, int]:
     """Measure each group's distinct sensitive values on the published ST; fail below ``l``."""
     per_group = st.group_by(ANATOMY_GROUP).aggregate(
-        distinct=st[rule.sensitive].nunique() + st[rule.sensitive].isnull().any().ifelse(1, 0),
+        n_distinct=st[rule.sensitive].nunique() + st[rule.sensitive].isnull().any().ifelse(1, 0),
         records=st[ANATOMY_COUNT].sum(),
     )
     stats = backend.con.to_pyarrow(  # type: ignore[attr-defined]
         per_group.aggregate(
             groups=per_group.count(),
-            min_l=per_group.distinct.min(),
+            min_l=per_group.n_distinct.min(),
             min_size=per_group.records.min(),
         )
     ).to_pylist()[0]

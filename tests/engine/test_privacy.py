@@ -1,0 +1,154 @@
+"""Privacy verification: exact k, l, t and risks; enforcement by suppression; failures."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from typing import Any
+
+import ibis
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from privetl.engine.backends import Backend
+from privetl.engine.errors import PrivacyTargetNotMet
+from privetl.engine.metadata import Column, PrivacyTargets, Table
+from privetl.engine.privacy import enforce_and_measure, measure
+
+_NAMES = itertools.count()
+
+ROWS = [
+    {"age": 30, "zip": "A", "disease": "flu"},
+    {"age": 30, "zip": "A", "disease": "cold"},
+    {"age": 30, "zip": "A", "disease": "flu"},
+    {"age": 40, "zip": "B", "disease": "flu"},
+    {"age": 40, "zip": "B", "disease": "cancer"},
+    {"age": 50, "zip": "C", "disease": "flu"},
+]
+
+
+def _table(**targets: Any) -> Table:
+    targets.setdefault("quasi_identifiers", ["age", "zip"])
+    targets.setdefault("sensitive", ["disease"])
+    return Table(
+        name="people",
+        columns=[
+            Column(name="age", type="integer"),
+            Column(name="zip", type="string"),
+            Column(name="disease", type="string"),
+        ],
+        privacy=PrivacyTargets(**targets),
+    )
+
+
+def _load(backend: Backend, rows: list[dict[str, Any]]) -> Any:
+    schema = ibis.schema({"age": "int64", "zip": "string", "disease": "string"})
+    return backend.materialize(ibis.memtable(rows, schema=schema), f"privacy_input_{next(_NAMES)}")
+
+
+def _rows(backend: Backend, expr: Any) -> list[tuple[Any, ...]]:
+    return sorted(
+        ((r["age"], r["zip"], r["disease"]) for r in backend.con.to_pyarrow(expr).to_pylist()),
+        key=repr,
+    )
+
+
+def test_measures_k_l_t_and_risks_exactly(duckdb_backend: Backend) -> None:
+    report = measure(duckdb_backend, _load(duckdb_backend, ROWS), _table().privacy)  # type: ignore[arg-type]
+    assert (report.records_in, report.classes, report.k, report.l) == (6, 3, 1, 1)
+    # overall flu 4/6, cold 1/6, cancer 1/6; the worst classes are (40,B) and (50,C) at 1/3
+    assert report.t == pytest.approx(1 / 3)
+    assert report.per_attribute["disease"] == {"l": 1, "t": pytest.approx(1 / 3)}
+    assert report.max_risk == 1.0
+    assert report.average_risk == pytest.approx(3 / 6)
+
+
+def test_k_is_enforced_by_suppressing_the_small_classes(duckdb_backend: Backend) -> None:
+    expr = _load(duckdb_backend, ROWS)
+    out, report = enforce_and_measure(duckdb_backend, expr, _table(k=2, max_suppression=0.2))
+    assert _rows(duckdb_backend, out) == sorted(
+        [(r["age"], r["zip"], r["disease"]) for r in ROWS if r["zip"] != "C"], key=repr
+    )
+    assert (report.records_in, report.records_suppressed, report.records_out) == (6, 1, 5)
+    assert (report.k_before, report.k, report.l) == (1, 2, 2)
+    assert report.to_dict()["targets"]["k"] == 2
+
+
+def test_l_is_enforced_per_class(duckdb_backend: Backend) -> None:
+    rows = [*ROWS, {"age": 60, "zip": "D", "disease": "flu"}, {"age": 60, "zip": "D", "disease": "flu"}]
+    out, report = enforce_and_measure(duckdb_backend, _load(duckdb_backend, rows), _table(l=2, max_suppression=0.5))
+    assert {r[1] for r in _rows(duckdb_backend, out)} == {"A", "B"}
+    assert report.records_suppressed == 3
+    assert report.l == 2
+
+
+def test_empty_quasi_identifier_values_form_a_class(duckdb_backend: Backend) -> None:
+    rows = [{"age": 30, "zip": None, "disease": "flu"}, {"age": 30, "zip": None, "disease": "cold"}]
+    out, report = enforce_and_measure(duckdb_backend, _load(duckdb_backend, rows), _table(k=2, max_suppression=0))
+    assert report.k == 2 and report.records_suppressed == 0
+    assert len(_rows(duckdb_backend, out)) == 2
+
+
+def test_a_target_beyond_the_suppression_limit_fails_naming_it(duckdb_backend: Backend) -> None:
+    with pytest.raises(PrivacyTargetNotMet) as caught:
+        enforce_and_measure(duckdb_backend, _load(duckdb_backend, ROWS), _table(k=2, max_suppression=0.1))
+    message = str(caught.value)
+    assert "'people'" in message and "k = 2" in message and "1 of 6" in message and "max_suppression" in message
+
+
+def test_an_unreachable_l_fails(duckdb_backend: Backend) -> None:
+    with pytest.raises(PrivacyTargetNotMet, match="l = 3"):
+        enforce_and_measure(duckdb_backend, _load(duckdb_backend, ROWS), _table(l=3, max_suppression=0.5))
+
+
+def test_t_closeness_above_its_target_fails_and_below_passes(duckdb_backend: Backend) -> None:
+    # after suppressing (50,C): overall flu 3/5; class (40,B) is at 0.3, class (30,A) at 0.2
+    with pytest.raises(PrivacyTargetNotMet, match="t-closeness 0.3000"):
+        enforce_and_measure(duckdb_backend, _load(duckdb_backend, ROWS), _table(k=2, t=0.25, max_suppression=0.2))
+    _, report = enforce_and_measure(duckdb_backend, _load(duckdb_backend, ROWS), _table(k=2, t=0.35, max_suppression=0.2))
+    assert report.t == pytest.approx(0.3)
+
+
+def test_a_privacy_column_missing_from_the_output_is_an_error(duckdb_backend: Backend) -> None:
+    with pytest.raises(PrivacyTargetNotMet, match="income"):
+        enforce_and_measure(
+            duckdb_backend, _load(duckdb_backend, ROWS), _table(quasi_identifiers=["age", "income"], k=2)
+        )
+
+
+records = st.lists(
+    st.fixed_dictionaries(
+        {
+            "age": st.sampled_from([20, 30, 40]),
+            "zip": st.sampled_from(["A", "B", None]),
+            "disease": st.sampled_from(["flu", "cold", "cancer", None]),
+        }
+    ),
+    min_size=0,
+    max_size=40,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=records, k=st.integers(1, 4), l=st.integers(1, 3))  # noqa: E741
+def test_output_meets_k_and_l_and_keeps_exactly_the_large_diverse_classes(
+    duckdb_backend: Backend, rows: list[dict[str, Any]], k: int, l: int  # noqa: E741
+) -> None:
+    out, report = enforce_and_measure(duckdb_backend, _load(duckdb_backend, rows), _table(k=k, l=l, max_suppression=1.0))
+    classes: dict[tuple[Any, Any], list[Any]] = {}
+    for r in rows:
+        classes.setdefault((r["age"], r["zip"]), []).append(r["disease"])
+    kept = [
+        (age, zip_, d)
+        for (age, zip_), diseases in classes.items()
+        if len(diseases) >= k and len(set(diseases)) >= l
+        for d in diseases
+    ]
+    assert Counter(_rows(duckdb_backend, out)) == Counter(kept)
+    assert report.records_suppressed == len(rows) - len(kept)
+    if kept:
+        assert report.k is not None and report.k >= k
+        assert report.l is not None and report.l >= l
+    else:
+        assert report.k is None and report.records_out == 0
