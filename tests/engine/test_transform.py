@@ -12,7 +12,14 @@ import pytest
 
 from privetl.engine.backends import Backend
 from privetl.engine.errors import TransformationError
-from privetl.engine.metadata import Column, DataModule, FileSource, SourceScript, Table, Transformation
+from privetl.engine.metadata import (
+    Column,
+    DataModule,
+    FileSource,
+    SourceScript,
+    Table,
+    Transformation,
+)
 from privetl.engine.transform import apply_transformations
 
 _RUN = itertools.count()
