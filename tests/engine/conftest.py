@@ -11,12 +11,16 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from privetl.engine.backends import Backend, open_backend
+
+# py4j logs at INFO while the interpreter exits, after pytest has closed its streams.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
