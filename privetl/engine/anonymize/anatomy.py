@@ -78,9 +78,12 @@ def anatomize(
     # Spark's ROW_NUMBER is a 32-bit INT that Ibis types int64 (so a plain cast is elided):
     # the round trip through int32 makes both engines publish a 64-bit group id.
     t = t.mutate(**{ANATOMY_GROUP: (position % groups).cast(dt.int32).cast(dt.int64)})
-    qit = t.select(*rule.quasi_identifiers, ANATOMY_GROUP)
+    # Row order is published too: records were numbered in sensitive-value order, so the QIT
+    # is stored by (group, keyed hash), which says nothing about a record's value.
+    qit = t.order_by([t[ANATOMY_GROUP], t._privetl_order, t._privetl_rec]).select(*rule.quasi_identifiers, ANATOMY_GROUP)
     st = t.group_by([ANATOMY_GROUP, s]).aggregate(**{ANATOMY_COUNT: lambda g: g.count().cast(dt.int64)})
-    return {f"{table_name}_qit": qit, f"{table_name}_st": st.select(ANATOMY_GROUP, s, ANATOMY_COUNT)}
+    st = st.order_by([ANATOMY_GROUP, s]).select(ANATOMY_GROUP, s, ANATOMY_COUNT)
+    return {f"{table_name}_qit": qit, f"{table_name}_st": st}
 
 
 def verify_anatomy(backend: object, st: ir.Table, rule: Anatomize, *, table_name: str) -> dict[str, int]:
