@@ -54,6 +54,6 @@ def anonymize_table(backend: Backend, expr: ir.Table, table: Table, *, key: Seed
             t = permute(t, column.name, list(column.anonymize.within), key=key, record=t[_RECORD])
     if table.anatomize is not None:
         return anatomize(
-            backend, t, table.anatomize, table_name=table.name, key=key, record=t[_RECORD], published=published
+            backend, t, table.anatomize, table_name=table.name, key=key, record=t[_RECORD]
         )
     return {table.name: t.select(*published)}

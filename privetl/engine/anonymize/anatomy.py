@@ -1,7 +1,7 @@
 """Anatomization (Xiao & Tao, "Anatomy: simple and effective privacy preservation", VLDB 2006).
 
-A table is published as two: the quasi-identifier table (QIT: every column but the sensitive
-one, plus a group id) and the sensitive table (ST: group id, sensitive value, count). A
+A table is published as two: the quasi-identifier table (QIT: the quasi-identifiers plus a
+group id) and the sensitive table (ST: group id, sensitive value, count). A
 reader can link a record to its group, and the group to a multiset of at least ``l``
 distinct sensitive values — never a record to its own value.
 
@@ -38,13 +38,12 @@ def anatomize(
     table_name: str,
     key: SeedKey,
     record: ir.IntegerValue,
-    published: list[str],
 ) -> dict[str, ir.Table]:
-    # ``published`` is kept for the signature's sake; the QIT holds the declared
-    # quasi-identifiers and the group id, as the version's Croissant metadata says.
-    del published
     """``{<t>_qit, <t>_st}`` for ``expr``; raises ``PrivacyTargetNotMet`` when no l-diverse
-    anatomy exists (a sensitive value on more than n/l records, or fewer than l records)."""
+    anatomy exists (a sensitive value on more than n/l records, or fewer than l records).
+
+    The QIT holds the declared quasi-identifiers and the group id, as the version's
+    Croissant metadata says; the table's other columns are not published."""
     s = rule.sensitive
     n = int(backend.count(expr))  # type: ignore[attr-defined]
     if n == 0:

@@ -45,19 +45,24 @@ def _band(value: ir.Value, column: Column, band: float) -> ir.StringValue:
     """``37`` with band 10 is ``'30-39'`` (integers: inclusive bounds); doubles: ``'30-40'``
     read as [30, 40). Integral bounds are printed as integers on every engine."""
     integral = float(band).is_integer()
-    start = (value.cast(dt.float64) / _f(float(band))).floor().cast(dt.int64)
+    x = value.cast(dt.float64)
+    if column.type is ColumnType.DOUBLE:
+        # infinity and NaN (typed sources may hold them) have no band: published empty
+        x = ibis.ifelse(x.isinf() | x.isnan(), ibis.null(dt.float64), x)
+    # rounding the quotient first keeps 0.3 / 0.1 = 2.9999999999999996 in band 3
+    start = (x / _f(float(band))).round(9).floor().cast(dt.int64)
     if integral:
         width = int(band)
         low = start * width
         high = low + (width - 1 if column.type is ColumnType.INTEGER else width)
         return ibis.ifelse(
-            value.isnull(), ibis.null(dt.string), low.cast(dt.string) + "-" + high.cast(dt.string)
+            start.isnull(), ibis.null(dt.string), low.cast(dt.string) + "-" + high.cast(dt.string)
         )
     decimals = max(0, -math.floor(math.log10(band)) + 2)
     low_f = (start.cast(dt.float64) * _f(float(band))).round(decimals)
     high_f = ((start + 1).cast(dt.float64) * _f(float(band))).round(decimals)
     return ibis.ifelse(
-        value.isnull(),
+        start.isnull(),
         ibis.null(dt.string),
         low_f.cast(dt.string) + "-" + high_f.cast(dt.string),
     )
@@ -94,7 +99,8 @@ def perturb(value: ir.Value, column: Column, op: Perturb, *, key: SeedKey, recor
     noisy = x + noise
     if op.round is not None:
         noisy = noisy.round(op.round).cast(dt.float64)
-    if column.type is ColumnType.INTEGER and op.round == 0:
+    if column.type is ColumnType.INTEGER and op.round is not None and op.round <= 0:
+        # rounded to units (or tens, ...): still an integer, as the published metadata says
         return ibis.ifelse(value.isnull(), ibis.null(dt.int64), noisy.cast(dt.int64))
     return ibis.ifelse(value.isnull(), ibis.null(dt.float64), noisy)
 

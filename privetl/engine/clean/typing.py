@@ -98,7 +98,9 @@ def _parse_text(text: ir.StringValue, column_type: ColumnType, target: dt.DataTy
     if column_type is ColumnType.INTEGER:
         return ibis.ifelse(text.re_search(INTEGER_PATTERN), text.try_cast(target), null)
     if column_type is ColumnType.DOUBLE:
-        return ibis.ifelse(text.re_search(DOUBLE_PATTERN), text.try_cast(target), null)
+        parsed = text.try_cast(target)
+        # '1e400' matches the pattern but overflows to infinity: not a value, a failed cast
+        return ibis.ifelse(text.re_search(DOUBLE_PATTERN) & ~parsed.isinf(), parsed, null)
     if column_type is ColumnType.BOOLEAN:
         lowered = text.lower()
         return ibis.cases(
