@@ -148,3 +148,13 @@ def test_a_table_without_staged_rows_is_empty_with_its_columns(duckdb_backend, t
     assert result.tables["t"].columns == ("a", "_src_id", "_src_priority", "_src_row")
     assert duckdb_backend.count(result.tables["t"]) == 0
     assert duckdb_backend.count(result.quarantine) == 0 and result.counts == []
+
+
+def test_a_double_that_overflows_to_infinity_is_a_failed_cast(duckdb_backend, tmp_path: Path) -> None:
+    mod = module([{"name": "t", "columns": [{"name": "d", "type": "double"}]}])
+    staged = stage(tmp_path, "s_t", "t", {"d": ["1e400", "-1e400", "2.5e3"]})
+    result = clean_tables(duckdb_backend, mod, [staged])
+    assert sorted(rows(duckdb_backend, result.tables["t"], order_by=["d"]), key=repr) == sorted(
+        [{"d": 2500.0}, {"d": None}, {"d": None}], key=repr
+    )
+    assert result.counts == [RuleCount("t", "cast", "d", 2)]
