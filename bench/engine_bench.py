@@ -1,6 +1,7 @@
 """Engine speed and memory: the full privetl pipeline against two baselines, in one run.
 
-    .venv/bin/python bench/engine_bench.py --rows 1000000 [--runs 3] [--engine duckdb]
+    .venv/bin/python bench/engine_bench.py --rows 1000000 [--runs 3] [--engine duckdb|spark]
+        [--skip pandas] [--memory-limit 512MB] [--json results.json]
 
 Generates seeded synthetic data in the shape of the sample module (customers from two
 Parquet sources with conflicting keys, empty and out-of-range values; orders with dangling
@@ -11,9 +12,18 @@ foreign keys), then times, each in its own subprocess so peak memory is its own:
 - privetl: ``privetl run`` of the bench data module (fill, clamp, priority dedupe, FK,
            generalize, truncate, suppress, Laplace noise, seeded shuffle, k=5 suppression).
 
-Prints the median wall time and peak RSS of each and the ratios privetl/floor and
-pandas/privetl. Goals (10M rows, 2 cores): privetl <= 2x floor, >= 5x faster than pandas,
-peak memory < 2 GB.
+Prints the median wall time and peak RSS of each, the ratios privetl/floor and
+pandas/privetl, and the privetl run's own timings per stage (from its ``report.json``; a run
+whose report does not say ``succeeded`` fails the bench, it is never timed). Goals (10M
+rows, 2 cores): privetl <= 2x floor, >= 5x faster than pandas, peak memory < 2 GB.
+
+Peak memory is the largest sum of the RSS of the variant's whole process tree (the CLI,
+and for Spark the JVM too), sampled every 20 ms, or the largest single process's
+``ru_maxrss`` if that is higher.
+
+``--memory-limit SIZE`` is passed to ``privetl run`` (DuckDB's ``memory_limit``; it spills
+to disk past it): with e.g. 512MB at 10M rows the data does not fit in the engine's memory,
+so the run shows that data larger than memory completes, and at what peak RSS.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +53,7 @@ def generate(rows: int, out: Path, seed: int = 7) -> None:
     import pyarrow.parquet as pq
 
     out.mkdir(parents=True, exist_ok=True)
-    marker = out / f"done-{rows}-{seed}"
+    marker = out / f"done-{rows}-{seed}-v2"
     if marker.exists():
         return
     rng = np.random.default_rng(seed)
@@ -53,7 +64,10 @@ def generate(rows: int, out: Path, seed: int = 7) -> None:
     ids_b = np.concatenate(
         [rng.choice(ids_a, size=n_b // 10, replace=False), np.arange(n_a, n_a + n_b - n_b // 10)]
     )
-    zips = np.array([f"{z:05d}" for z in range(0, 100000, 37)])
+    # 25 two-digit regions x 1,000 codes: with birth year and gender, 5,400 equivalence
+    # classes, so k = 5 holds with little suppression from 100k rows up.
+    regions = rng.choice(100, size=25, replace=False)
+    zips = np.array([f"{r:02d}{c:03d}" for r in regions for c in range(0, 1000, 7)])
     genders = np.array(["F", "M", "X"])
     diagnoses = np.array(["flu", "asthma", "diabetes", "hypertension", "migraine", "none"])
 
@@ -82,12 +96,14 @@ def generate(rows: int, out: Path, seed: int = 7) -> None:
     pq.write_table(customers(ids_a), out / "customers_a.parquet")
     pq.write_table(customers(ids_b), out / "customers_b.parquet")
     n_orders = rows
-    max_id = n_a + n_b
+    max_id = n_a + n_b - n_b // 10  # customer ids are 0 .. max_id - 1
     cust = rng.integers(0, int(max_id * 1.02), n_orders)  # ~2% dangling foreign keys
+    order_ids = np.arange(n_orders, dtype=np.int64)
+    order_ids[rng.random(n_orders) < 0.001] = 0  # a few conflicting order ids -> drop_all
     pq.write_table(
         pa.table(
             {
-                "id": np.arange(n_orders, dtype=np.int64),
+                "id": order_ids,
                 "customer_id": cust.astype(np.int64),
                 "amount": rng.gamma(2.0, 40.0, n_orders).round(2),
             }
@@ -159,7 +175,7 @@ def module_document(data: Path, out: Path) -> Path:
 # --- the three variants, each run in a subprocess ------------------------------------------
 
 
-def variant_floor(data: Path, out: Path) -> None:
+def variant_floor(data: Path, out: Path, engine: str, memory_limit: str | None) -> dict:
     """DuckDB reads every input Parquet file and writes it back unchanged."""
     import duckdb
 
@@ -170,62 +186,129 @@ def variant_floor(data: Path, out: Path) -> None:
             f"COPY (SELECT * FROM read_parquet('{data / name}.parquet')) "
             f"TO '{out / name}.parquet' (FORMAT parquet)"
         )
+    return {}
 
 
-def variant_pandas(data: Path, out: Path) -> None:
-    """The same rules, written the straightforward pandas way (whole tables in memory)."""
+def variant_pandas(data: Path, out: Path, engine: str, memory_limit: str | None) -> dict:
+    """The same rules, written the straightforward pandas way (whole tables in memory).
+
+    Same order as the engine: clean (fill, clamp, priority dedupe; orders: drop_all, FK),
+    rejected records to a quarantine file, anonymize, k-suppression (with the
+    max_suppression check), then the FK re-checked against the published customers.
+    """
     import numpy as np
     import pandas as pd
 
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
+    rejected = []
     a = pd.read_parquet(data / "customers_a.parquet").assign(_p=2)
     b = pd.read_parquet(data / "customers_b.parquet").assign(_p=1)
     c = pd.concat([a, b], ignore_index=True)
-    c["zip"] = c["zip"].fillna("00000")
+    del a, b
+    empty_zip = c["zip"].isna() | (c["zip"].str.strip() == "")
+    rejected.append(pd.DataFrame({"key": c.loc[empty_zip, "id"].astype(str), "rule": "empty_fill"}))
+    c.loc[empty_zip, "zip"] = "00000"
+    outside = c["income"] < 0
+    rejected.append(pd.DataFrame({"key": c.loc[outside, "id"].astype(str), "rule": "range_clamp"}))
     c["income"] = c["income"].clip(0, 1_000_000)
-    c = c.sort_values(["id", "_p"], ascending=[True, False]).drop_duplicates("id", keep="first")
+    c = c.sort_values(["id", "_p"], ascending=[True, False])
+    dup = c["id"].duplicated(keep="first")
+    rejected.append(pd.DataFrame({"key": c.loc[dup, "id"].astype(str), "rule": "primary_key_source_priority"}))
+    c = c[~dup]
     o = pd.read_parquet(data / "orders.parquet")
     dup = o["id"].duplicated(keep=False)
+    rejected.append(pd.DataFrame({"key": o.loc[dup, "id"].astype(str), "rule": "primary_key_drop_all"}))
     o = o[~dup]
-    o = o[o["customer_id"].isin(c["id"])]
+    dangling = ~o["customer_id"].isin(c["id"])
+    rejected.append(pd.DataFrame({"key": o.loc[dangling, "id"].astype(str), "rule": "foreign_key"}))
+    o = o[~dangling]
+    pd.concat(rejected, ignore_index=True).to_parquet(out / "quarantine.parquet")
+
     c["name"] = "*"
     c["email"] = c["email"].str[:2] + "*"
-    c["birth_date"] = pd.to_datetime(c["birth_date"]).dt.year
+    c["birth_date"] = pd.to_datetime(c["birth_date"]).dt.to_period("Y").dt.to_timestamp()
     c["zip"] = c["zip"].str[:2]
     c["income"] = (c["income"] + rng.laplace(0, 500, len(c))).round(0)
     c["diagnosis"] = rng.permutation(c["diagnosis"].to_numpy())
-    size = c.groupby(["birth_date", "zip", "gender"])["id"].transform("size")
-    c = c[size >= 5]
+    size = c.groupby(["birth_date", "zip", "gender"], dropna=False)["id"].transform("size")
+    small = size < 5
+    if small.sum() > 0.2 * len(c):
+        raise SystemExit("k = 5 needs more than max_suppression 20% suppressed")
+    c = c[~small]
+    o = o[o["customer_id"].isin(c["id"])]
     c.drop(columns="_p").to_parquet(out / "customers.parquet")
     o.to_parquet(out / "orders.parquet")
+    return {"rows_out": {"customers": len(c), "orders": len(o)}}
 
 
-def variant_privetl(data: Path, out: Path, engine: str) -> None:
-    """`privetl run` of the bench module (the real console script)."""
+def variant_privetl(data: Path, out: Path, engine: str, memory_limit: str | None) -> dict:
+    """`privetl run` of the bench module (the real console script); the run must succeed."""
     module = data / "bench-module.json"
-    env = {**os.environ, "PRIVETL_ANONYMIZATION_SECRET": "bench-secret"}
-    subprocess.run(
-        [sys.executable, "-m", "privetl.cli", "run", str(module), "--engine", engine,
-         "--out", str(out / "published"), "--seed", "1"],
-        check=True, env=env, stdout=subprocess.DEVNULL,
-    )
+    report_dir = out / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PRIVETL_ANONYMIZATION_SECRET": "bench-secret", "PRIVETL_WORK_DIR": str(out)}
+    cmd = [sys.executable, "-m", "privetl.cli", "run", str(module), "--engine", engine,
+           "--out", str(out / "published"), "--seed", "1", "--report-dir", str(report_dir),
+           "--no-progress"]
+    if memory_limit:
+        cmd += ["--memory-limit", memory_limit]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    report_file = report_dir / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    if proc.returncode != 0 or report.get("status") != "succeeded":
+        raise SystemExit(
+            f"privetl run failed (exit {proc.returncode}, status {report.get('status')}): "
+            f"{report.get('error')}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        )
+    return {
+        "timings": report.get("timings", {}),
+        "rows_out": {t["table"]: t["rows_out"] for t in report.get("tables", [])},
+        "suppressed": {n: p.get("records_suppressed") for n, p in report.get("privacy", {}).items()},
+        "quarantine_rows": (report.get("quarantine") or {}).get("rows"),
+    }
 
 
 VARIANTS = {"floor": variant_floor, "pandas": variant_pandas, "privetl": variant_privetl}
 
 
-def measure(variant: str, data: Path, out: Path, engine: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one variant run in a fresh subprocess."""
+def _tree_rss(pid: int) -> int:
+    """Sum of the RSS (bytes) of ``pid`` and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * page
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    stack.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measure(variant: str, data: Path, out: Path, engine: str, memory_limit: str | None) -> dict:
+    """Wall seconds, peak RSS (MB) and details of one variant run in a fresh subprocess."""
     cmd = [sys.executable, __file__, "--child", variant, "--data", str(data), "--out", str(out),
            "--engine", engine]
+    if memory_limit:
+        cmd += ["--memory-limit", memory_limit]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_tree = 0
+    while proc.poll() is None:
+        peak_tree = max(peak_tree, _tree_rss(proc.pid))
+        time.sleep(0.02)
     wall = time.perf_counter() - start
+    stdout, stderr = proc.communicate()
     if proc.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{proc.stderr[-3000:]}")
-    peak_mb = json.loads(proc.stdout.strip().splitlines()[-1])["peak_mb"]
-    return wall, peak_mb
+        raise SystemExit(f"{variant} failed:\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["wall"] = wall
+    result["peak_mb"] = max(result.pop("maxrss_mb"), peak_tree / 2**20)
+    return result
 
 
 def main() -> int:
@@ -233,7 +316,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
-    parser.add_argument("--skip", action="append", default=[], help="variant to skip (e.g. pandas)")
+    parser.add_argument("--skip", action="append", default=[], help="variant to skip (floor, pandas, privetl)")
+    parser.add_argument("--memory-limit", default=None,
+                        help="passed to privetl run (e.g. 512MB): the larger-than-memory mode")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -241,42 +327,63 @@ def main() -> int:
 
     if args.child:
         data, out = Path(args.data), Path(args.out)
-        if args.child == "privetl":
-            variant_privetl(data, out, args.engine)
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        else:
-            VARIANTS[args.child](data, out)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(json.dumps({"peak_mb": peak / 1024}))
+        detail = VARIANTS[args.child](data, out, args.engine, args.memory_limit)
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(json.dumps({**detail, "maxrss_mb": max(own, children) / 1024}))
         return 0
 
     data = DATA / f"rows-{args.rows}"
     out = HERE / "out" / f"rows-{args.rows}"
     print(f"generating {args.rows:,} rows into {data} ...", flush=True)
+    started = time.perf_counter()
     generate(args.rows, data)
+    print(f"  ready in {time.perf_counter() - started:.1f} s", flush=True)
     module_document(data, out)
-    results: dict[str, list[tuple[float, float]]] = {}
+    label = f"privetl[{args.engine}" + (f", {args.memory_limit}]" if args.memory_limit else "]")
+    results: dict[str, list[dict]] = {}
     for run in range(args.runs):
         for variant in VARIANTS:
             if variant in args.skip:
                 continue
-            import shutil
-
             shutil.rmtree(out / variant, ignore_errors=True)
-            results.setdefault(variant, []).append(measure(variant, data, out / variant, args.engine))
-            wall, peak = results[variant][-1]
-            print(f"run {run + 1}: {variant:8s} {wall:8.2f} s  peak {peak:8.0f} MB", flush=True)
-    med = {v: statistics.median(w for w, _ in r) for v, r in results.items()}
-    peak = {v: max(p for _, p in r) for v, r in results.items()}
-    print(f"\n{args.rows:,} rows, engine {args.engine}, median of {args.runs} (machine: {os.cpu_count()} cores)")
+            result = measure(variant, data, out / variant, args.engine, args.memory_limit)
+            results.setdefault(variant, []).append(result)
+            name = label if variant == "privetl" else variant
+            print(f"run {run + 1}: {name:22s} {result['wall']:8.2f} s  peak {result['peak_mb']:8.0f} MB", flush=True)
+            if "timings" in result:
+                stages = "  ".join(f"{k} {v:.2f}" for k, v in result["timings"].items())
+                print(f"        stages (s): {stages}", flush=True)
+    med = {v: statistics.median(r["wall"] for r in rs) for v, rs in results.items()}
+    peak = {v: max(r["peak_mb"] for r in rs) for v, rs in results.items()}
+    print(f"\n{args.rows:,} rows, median of {args.runs} (machine: {os.cpu_count()} cores)")
     for v in results:
-        print(f"  {v:8s} median {med[v]:8.2f} s   peak {peak[v]:8.0f} MB")
+        name = label if v == "privetl" else v
+        print(f"  {name:22s} median {med[v]:8.2f} s   peak {peak[v]:8.0f} MB")
+    ratios = {}
     if "privetl" in med and "floor" in med:
-        print(f"  privetl / floor  = {med['privetl'] / med['floor']:.2f}x   (goal <= 2x)")
+        ratios["privetl_over_floor"] = med["privetl"] / med["floor"]
+        print(f"  privetl / floor  = {ratios['privetl_over_floor']:.2f}x   (goal <= 2x)")
     if "privetl" in med and "pandas" in med:
-        print(f"  pandas / privetl = {med['pandas'] / med['privetl']:.2f}x   (goal >= 5x)")
+        ratios["pandas_over_privetl"] = med["pandas"] / med["privetl"]
+        print(f"  pandas / privetl = {ratios['pandas_over_privetl']:.2f}x   (goal >= 5x)")
     if "privetl" in peak:
         print(f"  privetl peak memory {peak['privetl']:.0f} MB   (goal < 2048 MB)")
+        stages: dict[str, list[float]] = {}
+        for r in results["privetl"]:
+            for k, v in r.get("timings", {}).items():
+                stages.setdefault(k, []).append(v)
+        print("  privetl stages, median s: "
+              + "  ".join(f"{k} {statistics.median(v):.2f}" for k, v in stages.items()))
+        print(f"  privetl rows out: {results['privetl'][-1].get('rows_out')}  "
+              f"suppressed: {results['privetl'][-1].get('suppressed')}")
+    if "pandas" in results:
+        print(f"  pandas rows out:  {results['pandas'][-1].get('rows_out')}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(
+            {"rows": args.rows, "runs": args.runs, "engine": args.engine, "memory_limit": args.memory_limit,
+             "median_s": med, "peak_mb": peak, "ratios": ratios, "results": results}, indent=2))
     return 0
 
 

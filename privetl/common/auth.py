@@ -16,6 +16,13 @@ Login history: a *login* is the first use of a token. Each token (by ``jti``, or
 the token when it has none) is recorded once per process, so a client calling GetUser in
 a loop with one token writes one login row, not one per call. Failed attempts that name
 a user are recorded once per token as well. The cache is bounded and per process.
+
+Speed: a token whose signature, issuer, audience and times were verified is remembered
+(by its exact text, bounded LRU, per process) until its ``exp`` — and for an SSO token no
+longer than the JWKS cache lifetime — so a client calling in a loop pays for the signature
+check once. Only the *token's* verdict is cached: the user, roles and blocked flag are
+still read from the database on every call, and an expired token always goes through
+full verification again (which refuses it).
 """
 
 from __future__ import annotations
@@ -207,6 +214,69 @@ class _SeenTokens:
 SEEN_TOKENS = _SeenTokens()
 
 
+# --- verified tokens -------------------------------------------------------------------------
+
+
+class _VerifiedTokens:
+    """A bounded, thread-safe LRU of tokens already verified: exact text → claims, until when.
+
+    Each entry also keeps the verification settings it was checked against (issuer,
+    audience, key or SSO configuration): when those change, the entry no longer matches and
+    the token is verified afresh. Nothing about the user is cached here.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[dict[str, Any], float, Any]] = OrderedDict()
+        self._limit = limit
+
+    def get(self, token: str) -> tuple[dict[str, Any], Any] | None:
+        """(claims, settings checked against) of a token verified earlier and still in date."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            claims, valid_until, against = entry
+            if time.time() >= valid_until:
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+            return claims, against
+
+    def discard(self, token: str) -> None:
+        """Forget one token (its verification settings changed)."""
+        with self._lock:
+            self._entries.pop(token, None)
+
+    def put(
+        self,
+        token: str,
+        claims: dict[str, Any],
+        *,
+        checked_against: Any,
+        max_age: float | None = None,
+    ) -> None:
+        """Remember a verified token until its ``exp`` (and at most ``max_age`` seconds)."""
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float):
+            return
+        valid_until = float(exp)
+        if max_age is not None:
+            valid_until = min(valid_until, time.time() + max_age)
+        with self._lock:
+            self._entries[token] = (claims, valid_until, checked_against)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+VERIFIED_TOKENS = _VerifiedTokens()
+
+
 def _fingerprint(token: str, claims: dict[str, Any] | None, outcome: str) -> str:
     jti = (claims or {}).get("jti")
     base = (
@@ -342,21 +412,44 @@ def _subject(user_id: str) -> Any:
         ) from None
 
 
-def authenticate_bearer(
-    authorization: str | None,
-    *,
-    act_as: str | None,
-    address: str | None,
-    request_id: str,
-    door: str,
-) -> Actor:
-    """The ``Actor`` of a request carrying ``Authorization: Bearer <jwt>``.
+def _checked_against(issuer: str) -> tuple[Any, ...] | None:
+    """What a token of ``issuer`` is verified with now; None for an issuer not accepted."""
+    if issuer == settings.TOKEN_ISSUER:
+        return ("own", settings.TOKEN_AUDIENCE, settings.TOKEN_SIGNING_KEY)
+    config = next((c for c in settings.OIDC_ISSUERS if c.get("issuer") == issuer), None)
+    if config is None:
+        return None
+    return ("sso", tuple(sorted(config.items())), settings.TOKEN_AUDIENCE)
 
-    Raises ``Unauthenticated`` (with a message saying what to do) for a missing,
-    malformed, expired, foreign-signed or wrong-audience token, an unknown issuer, an
-    unknown or blocked user; ``PermissionDenied`` when a non-admin asks to act as someone.
+
+def _verified(
+    token: str, *, address: str | None, door: str
+) -> tuple[dict[str, Any], str, str, str | None]:
+    """(claims, issuer, user id, impersonator id) of a genuine, in-date token.
+
+    Served from ``VERIFIED_TOKENS`` when this exact token was verified before against the
+    same settings; otherwise fully verified (and remembered). An SSO identity is looked up
+    (or provisioned) on every call, as before.
     """
-    token = _parse_header(authorization)
+    cached = VERIFIED_TOKENS.get(token)
+    if cached is not None:
+        claims, against = cached
+        issuer = str(claims["iss"])
+        if against != _checked_against(issuer):
+            VERIFIED_TOKENS.discard(token)
+            claims = _verify(token, address=address, door=door)
+    else:
+        claims = _verify(token, address=address, door=door)
+    issuer = str(claims["iss"])
+    if issuer == settings.TOKEN_ISSUER:
+        act = claims.get("act")
+        impersonator = act.get("sub") if isinstance(act, dict) else None
+        return claims, issuer, str(claims["sub"]), impersonator
+    return claims, issuer, _provisioned_user(issuer=issuer, claims=claims), None
+
+
+def _verify(token: str, *, address: str | None, door: str) -> dict[str, Any]:
+    """Check a token's signature, issuer, audience and times; remember it when genuine."""
     unverified = _unverified(token)
     issuer = str(unverified["iss"])
     if issuer == settings.TOKEN_ISSUER:
@@ -380,25 +473,45 @@ def authenticate_bearer(
                 reason=exc.message,
             )
             raise
-        user_id = str(claims["sub"])
-        token_impersonator = (
-            (claims.get("act") or {}).get("sub") if isinstance(claims.get("act"), dict) else None
+        VERIFIED_TOKENS.put(token, claims, checked_against=_checked_against(issuer))
+        return claims
+    config = next((c for c in settings.OIDC_ISSUERS if c.get("issuer") == issuer), None)
+    if config is None:
+        raise Unauthenticated(
+            f"tokens of issuer {issuer!r} are not accepted here; "
+            "use a token of this platform or of a configured SSO provider"
         )
-    else:
-        config = next((c for c in settings.OIDC_ISSUERS if c.get("issuer") == issuer), None)
-        if config is None:
-            raise Unauthenticated(
-                f"tokens of issuer {issuer!r} are not accepted here; "
-                "use a token of this platform or of a configured SSO provider"
-            )
-        claims = _decode_with_any(
-            token,
-            keys=JWKS.signing_keys(config, token),
-            issuer=issuer,
-            audience=config.get("audience") or settings.TOKEN_AUDIENCE,
-        )
-        user_id = _provisioned_user(issuer=issuer, claims=claims)
-        token_impersonator = None
+    claims = _decode_with_any(
+        token,
+        keys=JWKS.signing_keys(config, token),
+        issuer=issuer,
+        audience=config.get("audience") or settings.TOKEN_AUDIENCE,
+    )
+    VERIFIED_TOKENS.put(
+        token,
+        claims,
+        checked_against=_checked_against(issuer),
+        max_age=settings.OIDC_JWKS_CACHE_SECONDS,
+    )
+    return claims
+
+
+def authenticate_bearer(
+    authorization: str | None,
+    *,
+    act_as: str | None,
+    address: str | None,
+    request_id: str,
+    door: str,
+) -> Actor:
+    """The ``Actor`` of a request carrying ``Authorization: Bearer <jwt>``.
+
+    Raises ``Unauthenticated`` (with a message saying what to do) for a missing,
+    malformed, expired, foreign-signed or wrong-audience token, an unknown issuer, an
+    unknown or blocked user; ``PermissionDenied`` when a non-admin asks to act as someone.
+    """
+    token = _parse_header(authorization)
+    claims, issuer, user_id, token_impersonator = _verified(token, address=address, door=door)
     try:
         actor = _actor_for(
             user_id=user_id,

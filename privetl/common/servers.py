@@ -45,7 +45,10 @@ def gunicorn_environment() -> dict[str, str]:
 
 def gunicorn_argv(*, host: str, port: int, workers: int | None = None) -> list[str]:
     """The command line of a gunicorn serving ``privetl.config.wsgi`` (threads per worker too)."""
-    threads = os.environ.get("PRIVETL_WEB_THREADS", "4")
+    # Embedded (2 workers): one thread per worker, so a busy worker never takes a second
+    # connection while the other idles (bench/getuser_bench.py: REST p99 at 2 clients went
+    # from 12-23 ms in half the runs to 7 ms). Production: 2xCPU+1 workers of 4 threads.
+    threads = os.environ.get("PRIVETL_WEB_THREADS") or ("1" if settings.EMBEDDED else "4")
     # gunicorn 27 opens a control socket at one fixed path per user; two servers on one
     # machine (tests, several instances) would fight over it, and we never use it.
     extra = ["--no-control-socket"] if gunicorn.version_info >= (27,) else []

@@ -159,6 +159,18 @@ class _Checks:
             self.report((*loc, "primary_key", "column"), self.unknown(name, primary["column"], "the key"))
         for j, column in _dicts(table.get("columns")):
             self.check_column((*loc, "columns", j), name, column, columns)
+            if (
+                isinstance(primary, dict)
+                and primary.get("on_conflict") == "regenerate"
+                and column.get("name") == primary.get("column")
+                and isinstance(column.get("range"), dict)
+                and column["range"].get("max") is not None
+            ):
+                self.report(
+                    (*loc, "columns", j, "range"),
+                    f"key {primary['column']!r} is regenerated on conflict (new keys above the largest one), "
+                    "so it cannot also have a maximum: drop the range's max or choose another on_conflict",
+                )
         self.check_column_list((*loc, "privacy", "quasi_identifiers"), table.get("privacy"), "quasi_identifiers", name, columns)
         privacy = table.get("privacy")
         if isinstance(privacy, dict):

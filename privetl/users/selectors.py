@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from privetl.common.context import Actor
 from privetl.common.errors import NotFound, PermissionDenied
-from privetl.users.models import AccessRequest, AccessState, LoginEvent, User
+from privetl.users.models import AccessRequest, AccessState, LoginEvent, User, UserRole
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,19 @@ class AuthSubject:
 def user_get_for_auth(user_id: str) -> AuthSubject:
     """The subject a token names, read fresh on every call so blocking and role changes bite at once.
 
+    One query (the user left-joined with its roles: a row per role, or one row with no
+    role), since it runs before every authenticated call on every door.
     Raises ``NotFound`` for an unknown id (the door turns that into UNAUTHENTICATED).
     """
-    try:
-        user = User.objects.only("id", "blocked").get(pk=user_id)
-    except User.DoesNotExist:
-        raise NotFound(f"user {user_id!r} does not exist", field="user_id") from None
-    roles = frozenset(user.role_assignments.values_list("role", flat=True))
-    return AuthSubject(user_id=user.id, roles=roles, blocked=user.blocked)
+    rows = list(
+        User.objects.filter(pk=user_id)
+        .order_by()
+        .values_list("id", "blocked", "role_assignments__role")
+    )
+    if not rows:
+        raise NotFound(f"user {user_id!r} does not exist", field="user_id")
+    roles = frozenset(role for _, _, role in rows if role is not None)
+    return AuthSubject(user_id=rows[0][0], roles=roles, blocked=rows[0][1])
 
 
 # --- grants and effective state -------------------------------------------------------
@@ -155,8 +160,11 @@ def user_get_for_actor(*, actor: Actor, user_id: str) -> UserView:
 
 
 def _user_view(user: User) -> UserView:
+    """Roles and requests of a loaded user: two flat queries, whatever the data."""
     now = _now()
-    roles = sorted(user.role_assignments.values_list("role", flat=True))
+    roles = sorted(
+        UserRole.objects.filter(user_id=user.id).order_by().values_list("role", flat=True)
+    )
     grants: list[AccessRequest] = []
     others: list[AccessRequest] = []
     for request in AccessRequest.objects.filter(user=user).order_by("created_at", "id"):
@@ -181,8 +189,6 @@ def user_list_for_actor(
 
 def user_roles_map(user_ids: list[str]) -> dict[str, list[str]]:
     """Roles of many users in one query (no N+1 in ListUsers)."""
-    from privetl.users.models import UserRole
-
     result: dict[str, list[str]] = {uid: [] for uid in user_ids}
     for uid, role in UserRole.objects.filter(user_id__in=user_ids).values_list("user_id", "role"):
         result[uid].append(role)

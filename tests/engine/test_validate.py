@@ -516,3 +516,23 @@ def test_validation_never_breaks_on_a_damaged_document(data: st.DataObject) -> N
         assert exc.problems
     else:
         assert not [p for p in found if "unknown key" in p.message or "required key" in p.message]
+
+
+def test_a_regenerated_key_cannot_have_a_maximum() -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc["recordSet"][0]["privetl:primaryKeyConflict"] = "regenerate"
+        field(doc, 0, 0)["privetl:range"] = {"min": 0, "max": 6, "on_violation": "clamp"}
+
+    assert problems(change) == [
+        (
+            f"{CUSTOMERS}.field[0].privetl:range",
+            "key 'id' is regenerated on conflict (new keys above the largest one), so it cannot also "
+            "have a maximum: drop the range's max or choose another on_conflict",
+        )
+    ]
+
+    def min_only(doc: dict[str, Any]) -> None:
+        doc["recordSet"][0]["privetl:primaryKeyConflict"] = "regenerate"
+        field(doc, 0, 0)["privetl:range"] = {"min": 0, "on_violation": "drop"}
+
+    assert problems(min_only) == []

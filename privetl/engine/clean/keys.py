@@ -9,6 +9,9 @@ numbers only the duplicates of ``regenerate``.
 Regenerated keys and foreign keys: the first record of a duplicated key (by ``_ord``) keeps
 the original key and the duplicates get new ones, so a foreign key elsewhere holding that
 value resolves to the record that kept it — the one from the highest-priority source.
+New integer keys are numbered above the largest key, so a foreign-key value that matched no
+key before can match a regenerated one (documented limitation; ``validate`` refuses a range
+maximum on a regenerated key, which the new keys would exceed).
 
 Foreign keys: a record is dropped when its value is not in the referenced column of the
 referenced table *after that table's cleaning* (tables are cleaned in dependency order); a
