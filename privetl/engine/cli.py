@@ -72,7 +72,7 @@ def cli() -> None:
     help="Directory for report.json and quarantine.parquet (default: var/runs/<run id>).",
 )
 @click.option(
-    "--memory-limit", default=None, help="Bound the engine's memory, e.g. 2GB (it spills to disk)."
+    "--memory-limit", default=None, help="Bound the engine's memory (default 1GB; it spills to disk)."
 )
 @click.option("--no-progress", is_flag=True, help="Never draw the progress bar.")
 def run(

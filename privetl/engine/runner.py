@@ -101,6 +101,8 @@ def run_module(
     )
     report_dir = Path(report_dir) if report_dir is not None else DEFAULT_REPORTS / run_id
     work_parent = os.environ.get(WORK_DIR_ENV) or None
+    if work_parent:
+        Path(work_parent).mkdir(parents=True, exist_ok=True)
     with (
         RunProgress(enabled=progress) as bar,
         tempfile.TemporaryDirectory(prefix="privetl-run-", dir=work_parent) as work,
@@ -120,7 +122,14 @@ def run_module(
             )
         except EngineError as exc:
             finish(report, error=exc)
+        except MemoryError as exc:
+            finish(report, error=_out_of_memory(exc, memory_limit))
         except BaseException as exc:
+            if type(exc).__name__ == "OutOfMemoryException":  # duckdb's, not a MemoryError
+                finish(report, error=_out_of_memory(exc, memory_limit))
+                report.timings = dict(bar.timings)
+                report.write(report_dir / "report.json")
+                return report
             finish(report, error=exc)
             report.timings = dict(bar.timings)
             report.write(report_dir / "report.json")
@@ -292,6 +301,18 @@ def _process(
             metadata=published.metadata_location,
             tables=dict(published.tables),
         )
+
+
+def _out_of_memory(exc: BaseException, memory_limit: str | None) -> EngineError:
+    """The engine ran out of its memory bound: a failed run with what to do about it."""
+    from privetl.engine.backends.duckdb import DEFAULT_MEMORY_LIMIT
+
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return EngineError(
+        f"the engine ran out of memory (limit {memory_limit or DEFAULT_MEMORY_LIMIT}): {first}. "
+        "Give it more with --memory-limit, or fewer threads; it spills to the work directory "
+        f"({WORK_DIR_ENV}), which needs free disk space"
+    )
 
 
 def _reader(backend: Any, expr: Any) -> Callable[[], Any]:

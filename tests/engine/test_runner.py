@@ -144,3 +144,16 @@ def test_an_invalid_module_fails_with_every_problem(tmp_path: Path) -> None:
     )
     assert (report.status, report.error_type) == ("failed", "MetadataError")
     assert not (tmp_path / "out").exists()
+
+
+def test_running_out_of_the_memory_bound_is_a_failed_run_with_a_hint(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "not" / "yet" / "there"
+    monkeypatch.setenv("PRIVETL_WORK_DIR", str(work))
+    report = _run(sample, tmp_path, memory_limit="1MB")
+    assert report.status == "failed"
+    assert "ran out of memory (limit 1MB)" in report.error and "--memory-limit" in report.error
+    assert report.version_published is None
+    assert not (tmp_path / "out" / "metadata.json").exists()
+    assert work.is_dir()
