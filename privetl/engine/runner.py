@@ -369,11 +369,9 @@ def _drop_orphans(
             or fk.column not in expr.columns
         ):
             continue
-        before = int(backend.count(expr))
-        expr = expr.filter(
-            expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
-        )
-        dropped = before - int(backend.count(expr))
+        resolves = expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
+        dropped = int(backend.count(expr.filter(~resolves)))  # one count, not two
+        expr = expr.filter(resolves)
         if dropped:
             report.rules.append(
                 RuleTally(
