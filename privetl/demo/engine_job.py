@@ -22,16 +22,27 @@ DEMO_OUT = Path("var/demo-out")
 DEMO_SECRET = b"demo-only-secret-not-for-real-data"
 
 
-def run_engine_job(out_dir: Path = DEMO_OUT) -> None:
-    """Run the sample module on the embedded default (DuckDB) and print its report.
+def copy_sample_module(target: Path) -> Path:
+    """Copy the sample module into ``target`` with its SQLite source built; its document's path.
 
-    Raises SystemExit with the CLI's exit code when the run fails.
+    The demo and the engine's tests both start from such a copy, so neither writes into the
+    source tree.
     """
     sys.path.insert(0, str(EXAMPLE))
     try:
         from generate import build_sqlite  # examples/customers/generate.py
     finally:
         sys.path.remove(str(EXAMPLE))
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
+    build_sqlite(target)
+    return target / "module.json"
+
+
+def run_engine_job(out_dir: Path = DEMO_OUT) -> None:
+    """Run the sample module on the embedded default (DuckDB) and print its report.
+
+    Raises SystemExit with the CLI's exit code when the run fails.
+    """
     from privetl.engine.report import render_summary
     from privetl.engine.runner import run_module
 
@@ -39,11 +50,10 @@ def run_engine_job(out_dir: Path = DEMO_OUT) -> None:
     module_dir = out_dir / "module"
     published = out_dir / "published"
     shutil.rmtree(out_dir, ignore_errors=True)
-    shutil.copytree(EXAMPLE, module_dir, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
-    build_sqlite(module_dir)
+    document = copy_sample_module(module_dir)
     secret = os.environ.get("PRIVETL_ANONYMIZATION_SECRET", "").encode() or DEMO_SECRET
     report = run_module(
-        module_dir / "module.json",
+        document,
         out=published,
         engine="duckdb",
         secret=secret,

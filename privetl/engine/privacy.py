@@ -34,7 +34,6 @@ from privetl.engine.errors import PrivacyTargetNotMet
 from privetl.engine.metadata import PrivacyTargets, Table
 
 _SIZE = "_privetl_class_size"
-_CLASS = "_privetl_class"
 
 
 @dataclass
@@ -65,10 +64,6 @@ class PrivacyReport:
 def _keys(expr: ir.Table, qis: list[str]) -> list[ir.Value]:
     """QI columns as grouping keys where null is a value (engines group nulls together)."""
     return [expr[q] for q in qis]
-
-
-def _class_sizes(expr: ir.Table, qis: list[str]) -> ir.Table:
-    return expr.group_by(_keys(expr, qis)).aggregate(**{_SIZE: lambda t: t.count()})
 
 
 def _join_on_qis(left: ir.Table, right: ir.Table, qis: list[str]) -> list[ir.BooleanValue]:
@@ -212,7 +207,6 @@ def _t_closeness(backend: Backend, expr: ir.Table, qis: list[str], s: str) -> fl
     """
     value = expr[s].cast(dt.string).fill_null("\x00null")
     t = expr.mutate(_privetl_v=value)
-    total = t.count()
     overall = t.group_by("_privetl_v").aggregate(_q_n=lambda g: g.count())
     n = ibis.literal(int(backend.count(expr)), type=dt.float64).cast(dt.float64)
     cells = t.group_by([*[t[q] for q in qis], t._privetl_v]).aggregate(_c_n=lambda g: g.count())
@@ -228,6 +222,5 @@ def _t_closeness(backend: Backend, expr: ir.Table, qis: list[str], s: str) -> fl
     )
     half = ibis.literal(0.5, type=dt.float64).cast(dt.float64)
     distance = (per_class.diff + (ibis.literal(1.0, type=dt.float64).cast(dt.float64) - per_class.covered)) * half
-    del total
     result = backend.con.to_pyarrow(per_class.aggregate(t=distance.max())).to_pylist()[0]["t"]
     return float(result or 0.0)

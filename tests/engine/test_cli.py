@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from privetl.demo.engine_job import copy_sample_module
 
 REPO = Path(__file__).resolve().parents[2]
 PRIVETL = REPO / ".venv" / "bin" / "privetl"
@@ -29,15 +29,7 @@ def _privetl(
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
-    target = tmp_path / "module"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        from generate import build_sqlite
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    build_sqlite(target)
-    return target / "module.json"
+    return copy_sample_module(tmp_path / "module")
 
 
 def test_validate_a_valid_module(tmp_path: Path) -> None:

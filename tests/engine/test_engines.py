@@ -8,12 +8,12 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from privetl.demo.engine_job import copy_sample_module
 from privetl.engine.publish import read_table
 from privetl.engine.runner import run_module
 
@@ -21,7 +21,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 PRIVETL = REPO / ".venv" / "bin" / "privetl"
-EXAMPLE = REPO / "examples" / "customers"
 SECRET = "parity-secret"
 
 
@@ -30,14 +29,7 @@ def module_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample module, plus a variant whose customers are published anatomized."""
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java: no `java` on PATH")
-    target = tmp_path_factory.mktemp("parity") / "module"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        from generate import build_sqlite
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    build_sqlite(target)
+    target = copy_sample_module(tmp_path_factory.mktemp("parity") / "module").parent
     doc = json.loads((target / "module.json").read_text())
     customers = next(r for r in doc["recordSet"] if r["name"] == "customers")
     customers["privetl:anatomize"] = {

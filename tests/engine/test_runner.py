@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,24 +10,15 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from privetl.demo.engine_job import copy_sample_module
 from privetl.engine.publish import read_table
 from privetl.engine.runner import SECRET_ENV, run_module
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers"
 
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
     """A copy of the sample module with its SQLite source built, as `make demo` does."""
-    target = tmp_path / "module"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        from generate import build_sqlite
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    build_sqlite(target)
-    return target / "module.json"
+    return copy_sample_module(tmp_path / "module")
 
 
 def _run(sample: Path, tmp_path: Path, name: str = "out", **kwargs: Any) -> Any:
