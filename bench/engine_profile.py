@@ -56,6 +56,7 @@ def install() -> None:
         for name, describe in (
             ("materialize", lambda self, expr, name: name),
             ("write_parquet", lambda self, expr, path: Path(path).name),
+            ("write_parquet_files", lambda self, expr, directory: Path(directory).name),
             ("count", lambda self, expr: ""),
         ):
             if name in cls.__dict__:
@@ -94,6 +95,12 @@ def install() -> None:
     import privetl.engine.publish as publish_pkg
 
     publish_pkg.publish_version = _timed("publish_version", publish_pkg.publish_version)
+    from privetl.engine.publish import delta as delta_module
+
+    delta_module.Store.sha256 = _timed("sha256", delta_module.Store.sha256, lambda self, rel: rel.rsplit("/", 1)[-1][:12])
+    delta_module.commit_engine_table = _timed(
+        "commit_engine_table", delta_module.commit_engine_table, lambda store, table, *a, **k: table
+    )
 
 
 def main() -> int:

@@ -18,6 +18,10 @@ than ``k`` or has fewer than ``l`` distinct values of a sensitive attribute. Dro
 classes never changes another class, so one pass meets both targets. When that would drop
 more than ``max_suppression`` of the records, or ``t`` is still above its target, the run
 fails with ``PrivacyTargetNotMet`` and nothing is published.
+
+Because suppression removes whole classes, the output's classes are exactly the kept rows
+of the class statistics: everything is measured from one aggregate over the input (plus one
+per sensitive attribute for t-closeness), never by reading the output again.
 """
 
 from __future__ import annotations
@@ -71,8 +75,25 @@ def _join_on_qis(left: ir.Table, right: ir.Table, qis: list[str]) -> list[ir.Boo
     return [left[q].identical_to(right[q]) for q in qis]
 
 
+@dataclass(frozen=True)
+class Enforced:
+    """What enforcement produced: the table to publish, its measures, and the records it
+    suppressed (None when none was): a table that references this one drops its records
+    pointing at those."""
+
+    table: ir.Table
+    report: PrivacyReport
+    suppressed: ir.Table | None
+
+
 def enforce_and_measure(backend: Backend, expr: ir.Table, table: Table) -> tuple[ir.Table, PrivacyReport]:
     """Suppress records to meet k and l, verify t, measure everything; see the module doc."""
+    enforced = enforce(backend, expr, table)
+    return enforced.table, enforced.report
+
+
+def enforce(backend: Backend, expr: ir.Table, table: Table) -> Enforced:
+    """``enforce_and_measure``, also returning the suppressed records (lazily)."""
     targets = table.privacy
     if targets is None:
         raise ValueError(f"table {table.name!r} declares no privacy targets")
@@ -83,17 +104,22 @@ def enforce_and_measure(backend: Backend, expr: ir.Table, table: Table) -> tuple
         )
     qis = list(targets.quasi_identifiers)
     sensitive = list(targets.sensitive)
-    stats = _class_stats(expr, qis, sensitive)
-    stats = backend.materialize(stats, f"privetl_privacy_{table.name}")
-    records_in, k_before = _totals(backend, stats)
+    stats = backend.materialize(_class_stats(expr, qis, sensitive), f"privetl_privacy_{table.name}")
     bad = ibis.literal(False)
     if targets.k is not None:
         bad = bad | (stats[_SIZE] < targets.k)
     if targets.l is not None:
         for s in sensitive:
             bad = bad | (stats[f"_l_{s}"] < targets.l)
-    small = stats.filter(bad)
-    suppressed = int(backend.con.to_pyarrow(small.aggregate(n=small[_SIZE].sum())).to_pylist()[0]["n"] or 0)
+    row = _one_row(
+        backend,
+        stats.aggregate(
+            n=stats[_SIZE].sum(), k=stats[_SIZE].min(), suppressed=stats[_SIZE].sum(where=bad)
+        ),
+    )
+    records_in = int(row["n"] or 0)
+    k_before = None if row["k"] is None else int(row["k"])
+    suppressed = int(row["suppressed"] or 0)
     allowed = int(targets.max_suppression * records_in)
     if suppressed > allowed:
         raise PrivacyTargetNotMet(
@@ -102,13 +128,15 @@ def enforce_and_measure(backend: Backend, expr: ir.Table, table: Table) -> tuple
             f"max_suppression {targets.max_suppression:.2%} ({allowed} record(s)); measured k = {k_before}. "
             "Generalize the quasi-identifiers more, or raise max_suppression"
         )
+    kept_classes = stats.filter(~bad)
+    removed: ir.Table | None = None
     if suppressed:
-        keep = stats.filter(~bad).select(*qis)
-        out = expr.semi_join(keep, _join_on_qis(expr, keep, qis))
+        small = stats.filter(bad).select(*qis)
+        out = expr.anti_join(small, _join_on_qis(expr, small, qis))
+        removed = expr.semi_join(small, _join_on_qis(expr, small, qis))
     else:
         out = expr
-    out = backend.materialize(out, f"privetl_private_{table.name}")
-    report = measure(backend, out, targets)
+    report = _report(backend, kept_classes, expr, targets)
     report.records_in = records_in
     report.records_suppressed = suppressed
     report.k_before = k_before
@@ -117,7 +145,12 @@ def enforce_and_measure(backend: Backend, expr: ir.Table, table: Table) -> tuple
             f"table {table.name!r}: t-closeness {report.t:.4f} is above the target t = {targets.t} "
             "(suppression cannot lower it; generalize the quasi-identifiers more)"
         )
-    return out, report
+    return Enforced(table=out, report=report, suppressed=removed)
+
+
+def _one_row(backend: Backend, expr: ir.Table) -> dict[str, Any]:
+    """The single row of an aggregate, as a dict."""
+    return backend.rows(expr)[0]
 
 
 def _target_text(targets: PrivacyTargets) -> str:
@@ -142,16 +175,19 @@ def _class_stats(expr: ir.Table, qis: list[str], sensitive: list[str]) -> ir.Tab
     return expr.group_by(_keys(expr, qis)).aggregate(**aggs)
 
 
-def _totals(backend: Backend, stats: ir.Table) -> tuple[int, int | None]:
-    row = backend.con.to_pyarrow(stats.aggregate(n=stats[_SIZE].sum(), k=stats[_SIZE].min())).to_pylist()[0]
-    return int(row["n"] or 0), (None if row["k"] is None else int(row["k"]))
-
-
 def measure(backend: Backend, expr: ir.Table, targets: PrivacyTargets) -> PrivacyReport:
     """k, l, t and the re-identification risks of ``expr`` (no enforcement)."""
     qis = list(targets.quasi_identifiers)
+    stats = backend.materialize(
+        _class_stats(expr, qis, list(targets.sensitive)), "privetl_privacy_measure"
+    )
+    return _report(backend, stats, expr, targets)
+
+
+def _report(backend: Backend, stats: ir.Table, expr: ir.Table, targets: PrivacyTargets) -> PrivacyReport:
+    """The measures of the records of ``expr`` in the classes of ``stats`` (its kept classes)."""
+    qis = list(targets.quasi_identifiers)
     sensitive = list(targets.sensitive)
-    stats = backend.materialize(_class_stats(expr, qis, sensitive), "privetl_privacy_measure")
     summary_aggs: dict[str, Any] = {
         "n": stats[_SIZE].sum(),
         "classes": stats.count(),
@@ -161,13 +197,13 @@ def measure(backend: Backend, expr: ir.Table, targets: PrivacyTargets) -> Privac
         summary_aggs["at_risk"] = stats[_SIZE].sum(where=stats[_SIZE] < targets.k)
     for s in sensitive:
         summary_aggs[f"l_{s}"] = stats[f"_l_{s}"].min()
-    row = backend.con.to_pyarrow(stats.aggregate(**summary_aggs)).to_pylist()[0]
+    row = _one_row(backend, stats.aggregate(**summary_aggs))
     n = int(row["n"] or 0)
     classes = int(row["classes"] or 0)
     k = None if row["k"] is None else int(row["k"])
     per_attribute: dict[str, dict[str, Any]] = {}
     for s in sensitive:
-        distance = _t_closeness(backend, expr, qis, s) if n else None
+        distance = _t_closeness(backend, expr, stats, qis, s, n) if n else None
         per_attribute[s] = {
             "l": None if row[f"l_{s}"] is None else int(row[f"l_{s}"]),
             "t": distance,
@@ -199,28 +235,32 @@ def measure(backend: Backend, expr: ir.Table, targets: PrivacyTargets) -> Privac
     )
 
 
-def _t_closeness(backend: Backend, expr: ir.Table, qis: list[str], s: str) -> float:
-    """max over classes of ½·Σ_v |P(v | class) − P(v)| (equal ground distance EMD).
+def _t_closeness(
+    backend: Backend, expr: ir.Table, classes: ir.Table, qis: list[str], s: str, n: int
+) -> float:
+    """max over classes of ½·Σ_v |P(v | class) − P(v)| (equal ground distance EMD), over the
+    records of ``expr`` in ``classes`` (``n`` of them).
 
     Values a class lacks contribute P(v) each; so per class the sum is
     Σ_{v in class} |p − q| + (1 − Σ_{v in class} q).
     """
     value = expr[s].cast(dt.string).fill_null("\x00null")
     t = expr.mutate(_privetl_v=value)
-    overall = t.group_by("_privetl_v").aggregate(_q_n=lambda g: g.count())
-    n = ibis.literal(int(backend.count(expr)), type=dt.float64).cast(dt.float64)
     cells = t.group_by([*[t[q] for q in qis], t._privetl_v]).aggregate(_c_n=lambda g: g.count())
-    sizes = t.group_by([t[q] for q in qis]).aggregate(_size=lambda g: g.count())
+    cells = cells.semi_join(classes, _join_on_qis(cells, classes, qis))
+    cells = backend.materialize(cells, f"privetl_privacy_cells_{s}")
+    overall = cells.group_by("_privetl_v").aggregate(_q_n=cells._c_n.sum())
+    total = ibis.literal(n, type=dt.float64).cast(dt.float64)
     joined = cells.join(overall, "_privetl_v")
-    joined = joined.join(sizes, _join_on_qis(joined, sizes, qis)).select(
-        *[joined[q] for q in qis], joined._c_n, joined._q_n, sizes._size
+    joined = joined.join(classes, _join_on_qis(joined, classes, qis)).select(
+        *[joined[q] for q in qis], joined._c_n, joined._q_n, classes[_SIZE]
     )
-    p = joined._c_n.cast(dt.float64) / joined._size.cast(dt.float64)
-    q = joined._q_n.cast(dt.float64) / n
+    p = joined._c_n.cast(dt.float64) / joined[_SIZE].cast(dt.float64)
+    q = joined._q_n.cast(dt.float64) / total
     per_class = joined.group_by([joined[q_] for q_ in qis]).aggregate(
         diff=(p - q).abs().sum(), covered=q.sum()
     )
     half = ibis.literal(0.5, type=dt.float64).cast(dt.float64)
     distance = (per_class.diff + (ibis.literal(1.0, type=dt.float64).cast(dt.float64) - per_class.covered)) * half
-    result = backend.con.to_pyarrow(per_class.aggregate(t=distance.max())).to_pylist()[0]["t"]
+    result = _one_row(backend, per_class.aggregate(t=distance.max()))["t"]
     return float(result or 0.0)

@@ -27,7 +27,6 @@ import hashlib
 import os
 import secrets as secrets_module
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +232,8 @@ def _process(
 
     from privetl.engine.anonymize import SeedKey, anonymize_table, verify_anatomy
     from privetl.engine.clean import clean_tables
-    from privetl.engine.privacy import enforce_and_measure
+    from privetl.engine.extract import check_unchanged
+    from privetl.engine.privacy import enforce
     from privetl.engine.publish import publish_version
     from privetl.engine.transform import apply_transformations
 
@@ -265,27 +265,45 @@ def _process(
 
     key = SeedKey.derive(secret, report.seed)
     outputs: dict[str, Any] = {}
+    removed: dict[str, list[Any]] = {}
     with bar.stage("anonymize"):
         for table in _dependency_order(module):
             if table.name not in tables:
                 continue
-            expr = _drop_orphans(backend, table, tables[table.name], outputs, report)
-            anonymized = anonymize_table(backend, expr, table, key=key)
+            expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report)
+
+            def privacy(candidate: Any, table: Table = table) -> Any:
+                enforced = enforce(backend, candidate, table)
+                report.privacy[table.name] = enforced.report
+                if enforced.suppressed is not None:
+                    removed.setdefault(table.name, []).append(enforced.suppressed)
+                return enforced.table
+
+            anonymized = anonymize_table(
+                backend,
+                expr,
+                table,
+                key=key,
+                unique_records=_unique_records(module, table),
+                privacy=privacy if table.privacy is not None else None,
+            )
             for name, out_expr in anonymized.items():
-                if table.privacy is not None and len(anonymized) == 1:
-                    out_expr, privacy = enforce_and_measure(backend, out_expr, table)
-                    report.privacy[name] = privacy
-                outputs[name] = backend.materialize(out_expr, f"privetl_out_{name}")
+                # Published tables stay views, computed once, while they are written; only
+                # an anatomy (a window, verified before publishing) is stored first.
+                outputs[name] = (
+                    backend.materialize(out_expr, f"privetl_out_{name}")
+                    if table.anatomize is not None
+                    else out_expr
+                )
             if table.anatomize is not None:
                 # verify the promise on what will be published: every group l-diverse
                 report.privacy[table.name] = {
                     "anatomy_l_target": table.anatomize.l,
                     **verify_anatomy(backend, outputs[f"{table.name}_st"], table.anatomize, table_name=table.name),
                 }
-        for name, expr in outputs.items():
-            report.table(name).rows_out = int(backend.count(expr))
 
     with bar.stage("publish"):
+        check_unchanged(staged)
         published = publish_version(
             module,
             doc,
@@ -295,6 +313,8 @@ def _process(
             base_dir=path.parent,
             run_id=report.run_id,
         )
+        for name, rows in published.tables.items():
+            report.table(name).rows_out = int(rows)
         report.published = PublishedInfo(
             version=published.version,
             destination=published.destination,
@@ -315,9 +335,16 @@ def _out_of_memory(exc: BaseException, memory_limit: str | None) -> EngineError:
     )
 
 
-def _reader(backend: Any, expr: Any) -> Callable[[], Any]:
-    """Open the table's Arrow stream only when the publisher asks for it."""
-    return lambda: backend.to_pyarrow_batches(expr)
+def _reader(backend: Any, expr: Any) -> Any:
+    """The table for the publisher: written by the engine itself where the destination
+    allows, else opened as an Arrow stream only when the publisher asks for it."""
+    from privetl.engine.publish import EngineTable
+
+    return EngineTable(
+        write=lambda directory: backend.write_parquet_files(expr, directory),
+        stream=lambda: backend.to_pyarrow_batches(expr),
+        schema=expr.schema().to_pyarrow(),
+    )
 
 
 def _destination(module: DataModule, out: Path | str | None) -> DestinationSpec | Path | str:
@@ -354,25 +381,56 @@ def _dependency_order(module: DataModule) -> list[Table]:
 
 def _drop_orphans(
     backend: Any,
-    table: Table, expr: Any, outputs: dict[str, Any], report: RunReport) -> Any:
-    """Re-check foreign keys against the referenced table's OUTPUT.
+    module: DataModule,
+    table: Table,
+    expr: Any,
+    outputs: dict[str, Any],
+    removed: dict[str, list[Any]],
+    report: RunReport,
+) -> Any:
+    """Re-check foreign keys against what the referenced table will publish.
 
     Privacy enforcement may suppress referenced records (a customer in a too-small class);
     their orders must go too, or the published version would hold dangling keys. Records
     whose key is empty are left alone (the cleaning stage has already ruled on them).
+
+    Cleaning left every foreign key resolving; so when the reference is the referenced
+    table's primary key, published unchanged, and no transformation ran, a record dangles
+    now exactly when it points at a record removed since cleaning (suppressed, or dropped
+    by this same check, in dependency order). That set is small — usually empty, and then
+    this costs nothing; otherwise the check reads the referenced table's output.
     """
     for fk in table.foreign_keys:
-        referenced = outputs.get(fk.references_table)
-        if (
-            referenced is None
-            or fk.references_column not in referenced.columns
-            or fk.column not in expr.columns
-        ):
+        if fk.references_table == table.name or fk.column not in expr.columns:
             continue
-        resolves = expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
-        dropped = int(backend.count(expr.filter(~resolves)))  # one count, not two
-        expr = expr.filter(resolves)
+        referenced_table = module.table(fk.references_table)
+        if _unchanged_key(module, referenced_table, fk.references_column):
+            gone = removed.get(fk.references_table)
+            if not gone:
+                continue
+            keys = gone[0].select(_key=gone[0][fk.references_column])
+            for more in gone[1:]:
+                keys = keys.union(more.select(_key=more[fk.references_column]), distinct=False)
+            # small, and read twice (the count, the table): computed once
+            keys = backend.materialize(keys, f"privetl_removed_{fk.references_table}_{table.name}_{fk.column}")
+            left = expr[fk.column]
+            if left.type() != keys._key.type():
+                left, key = left.cast("string"), keys._key.cast("string")
+            else:
+                key = keys._key
+            orphans = expr.semi_join(keys, left == key)
+            dropped = int(backend.count(orphans))
+            expr = expr.anti_join(keys, left == key)
+        else:
+            referenced = outputs.get(fk.references_table)
+            if referenced is None or fk.references_column not in referenced.columns:
+                continue
+            resolves = expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
+            orphans = expr.filter(~resolves)
+            dropped = int(backend.count(orphans))  # one count, not two
+            expr = expr.filter(resolves)
         if dropped:
+            removed.setdefault(table.name, []).append(orphans)
             report.rules.append(
                 RuleTally(
                     table=table.name,
@@ -382,6 +440,25 @@ def _drop_orphans(
                 )
             )
     return expr
+
+
+def _unique_records(module: DataModule, table: Table) -> bool:
+    """Whether every record of ``table`` has its own record key: its primary key was made
+    unique by cleaning and no transformation rewrote the table since."""
+    return table.primary_key is not None and not any(
+        tx.target == table.name for tx in module.transformations
+    )
+
+
+def _unchanged_key(module: DataModule, table: Table, column: str) -> bool:
+    """Whether ``column`` is ``table``'s primary key and is published as it was cleaned."""
+    return (
+        not module.transformations
+        and table.primary_key is not None
+        and table.primary_key.column == column
+        and table.anatomize is None
+        and table.column(column).anonymize is None
+    )
 
 
 def _empty_quarantine(path: Path) -> None:

@@ -6,10 +6,15 @@ should:
 1. the record key of every record is computed first, from the values as cleaned (so a
    rule on the key column itself does not change the randomness of the others);
 2. column-local rules — generalize, suppress, perturb — in declared column order;
-3. permutations, after the generalizations, so that ``within: [zip]`` shuffles among
-   records sharing the *published* (generalized) zip, not the raw one;
-4. the technical staging columns are dropped: only declared columns are published;
-5. anatomization, when declared, splits the result into ``<t>_qit`` and ``<t>_st``.
+3. privacy enforcement (the caller's ``privacy``), when no permuted column is a
+   quasi-identifier or sensitive attribute: the classes are the same before and after the
+   shuffle, and measuring them then needs no shuffle;
+4. permutations, after the generalizations, so that ``within: [zip]`` shuffles among
+   records sharing the *published* (generalized) zip, not the raw one — and after privacy
+   suppression, so a column is shuffled among the records actually published;
+5. privacy enforcement here instead, when a permuted column is a privacy column;
+6. the technical staging columns are dropped: only declared columns are published;
+7. anatomization, when declared, splits the result into ``<t>_qit`` and ``<t>_st``.
 
 Everything seeded is keyed by ``SeedKey`` (see ``seeded.py``): the same input, metadata,
 seed and secret give the same output, on DuckDB and on Spark.
@@ -17,11 +22,19 @@ seed and secret give the same output, on DuckDB and on Spark.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis.expr.types as ir
 
 from privetl.engine.anonymize.anatomy import anatomize, verify_anatomy
-from privetl.engine.anonymize.columns import generalize, permute, perturb, suppress
-from privetl.engine.anonymize.seeded import SeedKey, keyed_hash, record_key, uniform
+from privetl.engine.anonymize.columns import generalize, permute, perturb, perturb_hashes, suppress
+from privetl.engine.anonymize.seeded import (
+    SeedKey,
+    keyed_hash,
+    record_key,
+    uniform,
+    with_keyed_hashes,
+)
 from privetl.engine.backends import Backend
 from privetl.engine.metadata import Generalize, Permute, Perturb, Suppress, Table
 
@@ -30,11 +43,31 @@ __all__ = ["SeedKey", "anonymize_table", "keyed_hash", "record_key", "uniform", 
 _RECORD = "_privetl_record"
 
 
-def anonymize_table(backend: Backend, expr: ir.Table, table: Table, *, key: SeedKey) -> dict[str, ir.Table]:
-    """The published table(s) of ``table``: ``{name: expr}``, one entry, or two when anatomized."""
+def anonymize_table(
+    backend: Backend,
+    expr: ir.Table,
+    table: Table,
+    *,
+    key: SeedKey,
+    unique_records: bool = False,
+    privacy: Callable[[ir.Table], ir.Table] | None = None,
+) -> dict[str, ir.Table]:
+    """The published table(s) of ``table``: ``{name: expr}``, one entry, or two when anatomized.
+
+    ``unique_records``: the caller knows each record's key is unique (a cleaned primary key
+    no transformation rewrote), so a shuffle may sort only the shuffled column and join it
+    back, instead of sorting whole records. ``privacy`` enforces the table's privacy targets
+    on a table (see step 3/5 of the module docstring); not applied to an anatomized table.
+    """
     published = [c for c in table.column_names if c in expr.columns]
-    t = expr.mutate(**{_RECORD: record_key(expr, table)})
-    record = t[_RECORD]
+    # only what is published (and the record key) goes on: the staging columns would be
+    # carried through the shuffle for nothing
+    t = expr.select(*published, **{_RECORD: record_key(expr, table)})
+    hashes: dict[str, tuple[str, ...]] = {}
+    for column in table.columns:
+        if isinstance(column.anonymize, Perturb) and column.name in t.columns:
+            hashes.update(perturb_hashes(column, column.anonymize))
+    t = with_keyed_hashes(t, key, _RECORD, hashes)
     changes = {}
     for column in table.columns:
         op = column.anonymize
@@ -46,14 +79,27 @@ def anonymize_table(backend: Backend, expr: ir.Table, table: Table, *, key: Seed
         elif isinstance(op, Suppress):
             changes[column.name] = suppress(value, column, op)
         elif isinstance(op, Perturb):
-            changes[column.name] = perturb(value, column, op, key=key, record=record)
+            changes[column.name] = perturb(value, column, op, hashes=t)
     if changes:
         t = t.mutate(**changes)
-    for column in table.columns:
-        if isinstance(column.anonymize, Permute) and column.name in t.columns:
-            t = permute(t, column.name, list(column.anonymize.within), key=key, record=t[_RECORD])
+    t = t.drop(*hashes)
+    permuted = [c for c in table.columns if isinstance(c.anonymize, Permute) and c.name in t.columns]
+    if table.anatomize is not None:
+        privacy = None
+    private = set(table.privacy.quasi_identifiers) | set(table.privacy.sensitive) if table.privacy else set()
+    early = privacy is not None and not ({c.name for c in permuted} & private)
+    if early:
+        assert privacy is not None
+        t = privacy(t)
+    for column in permuted:
+        assert isinstance(column.anonymize, Permute)
+        t = permute(
+            t, column.name, list(column.anonymize.within), key=key, record=t[_RECORD], narrow=unique_records
+        )
     if table.anatomize is not None:
         return anatomize(
             backend, t, table.anatomize, table_name=table.name, key=key, record=t[_RECORD]
         )
+    if privacy is not None and not early:
+        t = privacy(t)
     return {table.name: t.select(*published)}

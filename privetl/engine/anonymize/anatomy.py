@@ -56,9 +56,7 @@ def anatomize(
         return {f"{table_name}_qit": qit, f"{table_name}_st": st}
     groups = n // rule.l
     freq = expr.group_by(expr[s].name("_privetl_value")).aggregate(_privetl_freq=lambda t: t.count())
-    top = backend.con.to_pyarrow(  # type: ignore[attr-defined]
-        freq.order_by(ibis.desc("_privetl_freq")).limit(1)
-    ).to_pylist()
+    top = backend.rows(freq.order_by(ibis.desc("_privetl_freq")).limit(1))  # type: ignore[attr-defined]
     most = int(top[0]["_privetl_freq"]) if top else 0
     if groups == 0 or most > groups:
         raise PrivacyTargetNotMet(
@@ -91,13 +89,13 @@ def verify_anatomy(backend: object, st: ir.Table, rule: Anatomize, *, table_name
         n_distinct=st[rule.sensitive].nunique() + st[rule.sensitive].isnull().any().ifelse(1, 0),
         records=st[ANATOMY_COUNT].sum(),
     )
-    stats = backend.con.to_pyarrow(  # type: ignore[attr-defined]
+    stats = backend.rows(  # type: ignore[attr-defined]
         per_group.aggregate(
             groups=per_group.count(),
             min_l=per_group.n_distinct.min(),
             min_size=per_group.records.min(),
         )
-    ).to_pylist()[0]
+    )[0]
     measured = {
         "groups": int(stats["groups"] or 0),
         "l": int(stats["min_l"] or 0),

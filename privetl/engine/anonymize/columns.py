@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from privetl.engine.anonymize.seeded import SeedKey, _f, keyed_hash, uniform
+from privetl.engine.anonymize.seeded import SeedKey, _f, uniform_of, with_keyed_hashes
 from privetl.engine.metadata import Column, ColumnType, Generalize, Perturb, Suppress
 
 _UNITS = {"year": "Y", "month": "M", "day": "D", "hour": "h"}
@@ -79,14 +79,23 @@ def suppress(value: ir.Value, column: Column, op: Suppress) -> ir.Value:
     return ibis.ifelse(value.isnull(), ibis.null(dt.string), masked)
 
 
-def perturb(value: ir.Value, column: Column, op: Perturb, *, key: SeedKey, record: ir.IntegerValue) -> ir.Value:
+def perturb_hashes(column: Column, op: Perturb) -> dict[str, tuple[str, ...]]:
+    """The keyed hashes ``perturb`` reads (column name -> purpose): one uniform, two for Gaussian."""
+    names = {f"_privetl_u1_{column.name}": (column.name, "perturb", "u1")}
+    if op.distribution == "gaussian":
+        names[f"_privetl_u2_{column.name}"] = (column.name, "perturb", "u2")
+    return names
+
+
+def perturb(value: ir.Value, column: Column, op: Perturb, *, hashes: ir.Table) -> ir.Value:
     """Add seeded Laplace or Gaussian noise (keyed by record and column), then round.
 
+    ``hashes`` holds the columns named by ``perturb_hashes`` (the table being anonymized).
     Laplace by inverse transform of one uniform; Gaussian by Box-Muller from two. The
     arithmetic is float64 throughout (see ``seeded.uniform``).
     """
     x = value.cast(dt.float64)
-    u = uniform(key, record, column.name, "perturb", "u1")
+    u = uniform_of(hashes[f"_privetl_u1_{column.name}"])
     scale = _f(float(op.scale))
     if op.distribution == "laplace":
         centred = u - _f(0.5)
@@ -94,7 +103,7 @@ def perturb(value: ir.Value, column: Column, op: Perturb, *, key: SeedKey, recor
         sign = ibis.ifelse(centred < _f(0.0), _f(-1.0), _f(1.0))
         noise = -scale * sign * magnitude
     else:
-        u2 = uniform(key, record, column.name, "perturb", "u2")
+        u2 = uniform_of(hashes[f"_privetl_u2_{column.name}"])
         noise = scale * (_f(-2.0) * u.ln()).sqrt() * (_f(2.0 * math.pi) * u2).cos()
     noisy = x + noise
     if op.round is not None:
@@ -112,21 +121,38 @@ def permute(
     *,
     key: SeedKey,
     record: ir.IntegerValue,
+    narrow: bool = False,
 ) -> ir.Table:
     """Shuffle ``column``'s values among records sharing ``within`` (or all records).
 
     Records are ordered by a keyed hash within their group; each record takes the value of
     the next record in that order, the last the first's: a seeded random cyclic shift, so
     every value leaves its record (in groups of two or more) and no value is lost or
-    duplicated. One window pass, no join — the shuffle is the costliest step of a run.
+    duplicated. One window (three functions over the same ordering: DuckDB and Spark compute
+    them in one sort) — the shuffle is the costliest step of a run.
+
+    ``narrow`` (only when ``record`` is unique): sort just (record, order, value, groups)
+    and join the shifted values back by record, instead of carrying whole records through
+    the sort — the same result, several times faster on wide tables (a sort's cost grows
+    with its rows' width, and its output order is the random one, which every later step
+    then pays for).
     """
     order_key = "_privetl_perm_order"
     rec_key = "_privetl_perm_record"
-    t = expr.mutate(**{order_key: keyed_hash(key, record, column, "permute"), rec_key: record})
-    window = ibis.window(group_by=[t[c] for c in within] or None, order_by=[t[order_key], t[rec_key]])
-    nxt = t[column].lead().over(window)
-    first = t[column].first(include_null=True).over(window)
-    position = ibis.row_number().over(window)
-    size = t[rec_key].count().over(ibis.window(group_by=[t[c] for c in within] or None))
-    shifted = ibis.ifelse(position == size - 1, first, nxt)
-    return t.mutate(**{column: shifted}).drop(order_key, rec_key)
+    value_key = "_privetl_perm_value"
+    base = expr.mutate(**{rec_key: record})
+    source = base.select(rec_key, column, *within) if narrow else base
+    source = with_keyed_hashes(source, key, rec_key, {order_key: (column, "permute")})
+    source = source.mutate(**{order_key: source[order_key].fill_null(-1)})
+    window = ibis.window(
+        group_by=[source[c] for c in within] or None, order_by=[source[order_key], source[rec_key]]
+    )
+    nxt = source[column].lead().over(window)
+    first = source[column].first(include_null=True).over(window)
+    is_last = source[order_key].lead().over(window).isnull()
+    shifted = ibis.ifelse(is_last, first, nxt)
+    if not narrow:
+        return source.mutate(**{column: shifted}).drop(order_key, rec_key)
+    moved = source.select(**{rec_key: source[rec_key], value_key: shifted})
+    joined = base.drop(column).join(moved, rec_key)
+    return joined.select(*[joined[value_key].name(c) if c == column else joined[c] for c in expr.columns])

@@ -15,6 +15,12 @@ hash of (secret key, record key, column, purpose) built from plain integer arith
 The coefficients come from HMAC-SHA256 of the secret key with the column and purpose, in
 Python: without the secret nobody can compute them, so the noise cannot be subtracted and a
 shuffle cannot be undone from public values (seed, record keys).
+
+SQL engines compute an expression as often as it is written: squaring an expression writes
+it twice, and a uniform used twice (Laplace noise) writes the whole hash four times. So the
+pipeline adds its hashes as columns with ``with_keyed_hashes``, in two projections (the
+polynomial, then the squaring round over that column): each residue is computed once per
+row. ``keyed_hash`` is the same function as one expression, for small inputs.
 """
 
 from __future__ import annotations
@@ -103,8 +109,8 @@ def _text_key(text: ir.StringValue) -> ir.IntegerValue:
     return value
 
 
-def keyed_hash(key: SeedKey, record: ir.IntegerValue, *purpose: str) -> ir.IntegerValue:
-    """A residue in [0, PRIME) that looks random to anyone without ``key``."""
+def _polynomial(key: SeedKey, record: ir.IntegerValue, *purpose: str) -> ir.IntegerValue:
+    """The first round of the keyed hash: a polynomial in the record's limbs, mod PRIME."""
     a = [ibis.literal(c, type=dt.int64) for c in key.coefficients(*purpose)]
     x = record.cast(dt.int64)
     limb0 = x & _MASK31
@@ -112,9 +118,38 @@ def keyed_hash(key: SeedKey, record: ir.IntegerValue, *purpose: str) -> ir.Integ
     limb2 = (x >> 62) & 3
     h = (a[0] * limb0 + a[1]) % PRIME
     h = (h * a[2] + limb1 * a[3]) % PRIME
-    h = (h * a[4] + limb2 * a[5] + a[6]) % PRIME
-    h = (h * h) % PRIME
-    return (h * a[7] + a[1]) % PRIME
+    return (h * a[4] + limb2 * a[5] + a[6]) % PRIME
+
+
+def _square_round(key: SeedKey, h: ir.IntegerValue, *purpose: str) -> ir.IntegerValue:
+    """The second round: square the first round's residue, then one more affine step."""
+    a = key.coefficients(*purpose)
+    return ((h * h) % PRIME * ibis.literal(a[7], type=dt.int64) + ibis.literal(a[1], type=dt.int64)) % PRIME
+
+
+def keyed_hash(key: SeedKey, record: ir.IntegerValue, *purpose: str) -> ir.IntegerValue:
+    """A residue in [0, PRIME) that looks random to anyone without ``key``."""
+    return _square_round(key, _polynomial(key, record, *purpose), *purpose)
+
+
+def with_keyed_hashes(
+    t: ir.Table, key: SeedKey, record: str, hashes: dict[str, tuple[str, ...]]
+) -> ir.Table:
+    """``t`` plus one column per entry of ``hashes`` (name -> purpose): ``keyed_hash`` of
+    column ``record`` for that purpose, each round computed once per row (see above)."""
+    if not hashes:
+        return t
+    first = {f"{name}__round1": _polynomial(key, t[record], *purpose) for name, purpose in hashes.items()}
+    t = t.mutate(**first)
+    t = t.mutate(
+        **{name: _square_round(key, t[f"{name}__round1"], *purpose) for name, purpose in hashes.items()}
+    )
+    return t.drop(*first)
+
+
+def uniform_of(h: ir.IntegerValue) -> ir.FloatingValue:
+    """The keyed hash ``h`` as a float64 in the open interval (0, 1) (see ``uniform``)."""
+    return (h.cast(dt.float64) + _f(0.5)) / _f(float(PRIME))
 
 
 def uniform(key: SeedKey, record: ir.IntegerValue, *purpose: str) -> ir.FloatingValue:
@@ -123,8 +158,7 @@ def uniform(key: SeedKey, record: ir.IntegerValue, *purpose: str) -> ir.Floating
     Every operand is cast to float64 first: Spark SQL reads literals such as ``0.5`` as
     DECIMAL, which would silently change the values.
     """
-    h = keyed_hash(key, record, *purpose).cast(dt.float64)
-    return (h + _f(0.5)) / _f(float(PRIME))
+    return uniform_of(keyed_hash(key, record, *purpose))
 
 
 def _f(value: float) -> ir.FloatingValue:

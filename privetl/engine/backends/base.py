@@ -8,6 +8,7 @@ methods here, so that ``duckdb`` / ``pyspark`` specifics stay in this package.
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,13 @@ class Backend(ABC):
         return str(self.con.compile(expr))
 
     @abstractmethod
-    def read_parquet(self, paths: list[Path], *, name: str) -> ir.Table:
-        """All ``paths`` (same columns) as one table registered under ``name``."""
+    def read_parquet(self, paths: list[Path], *, name: str, row_index: str | None = None) -> ir.Table:
+        """All ``paths`` (same columns) as one table registered under ``name``.
+
+        ``row_index`` names an extra int64 column holding each row's ordinal across the
+        files, in the order given (from 0): how a source's own Parquet files are read in
+        place, without copying them, and still give every row a stable identity.
+        """
 
     @abstractmethod
     def materialize(self, expr: ir.Table, name: str) -> ir.Table:
@@ -56,6 +62,16 @@ class Backend(ABC):
                 rows += batch.num_rows
         return rows
 
+    def write_parquet_files(self, expr: ir.Table, directory: Path) -> list[Path]:
+        """Write ``expr`` as new Parquet files (``part-<uuid>.parquet``) into ``directory``.
+
+        The publisher commits them to a Delta table; engines with a parallel writer of their
+        own override this (the default streams into one file).
+        """
+        path = Path(directory) / f"part-{uuid.uuid4()}.parquet"
+        self.write_parquet(expr, path)
+        return [path]
+
     def to_pyarrow_batches(self, expr: ir.Table) -> pa.RecordBatchReader:
         """Stream ``expr`` as Arrow record batches (never the whole table in Python objects)."""
         return self.con.to_pyarrow_batches(expr)
@@ -63,6 +79,10 @@ class Backend(ABC):
     def count(self, expr: ir.Table) -> int:
         """Number of rows of ``expr``."""
         return int(self.con.execute(expr.count()))
+
+    def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
+        """The rows of a small result (an aggregate, a tally) as dicts."""
+        return self.con.to_pyarrow(expr).to_pylist()
 
     def sql(self, query: str, *, dialect: str | None = None) -> ir.Table:
         """A table from a SQL query over the tables and views registered on ``con``.
@@ -79,6 +99,14 @@ class Backend(ABC):
     def empty_table(self, schema: ibis.Schema, *, name: str) -> ir.Table:
         """An empty table with ``schema`` (a table whose sources staged no rows)."""
         return self.materialize(ibis.memtable(schema.to_pyarrow().empty_table()), name)
+
+    def file_row_offsets(self, paths: list[Path]) -> list[int]:
+        """The ordinal of each file's first row when ``paths`` are read in this order."""
+        offsets, total = [], 0
+        for path in paths:
+            offsets.append(total)
+            total += int(pq.read_metadata(path).num_rows)
+        return offsets
 
     @abstractmethod
     def close(self) -> None:

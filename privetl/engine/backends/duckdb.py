@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -38,9 +40,47 @@ class DuckDBBackend(Backend):
         )
         self._views = 0
 
-    def read_parquet(self, paths: list[Path], *, name: str) -> ir.Table:
-        """A view over the Parquet files (read lazily, in parallel)."""
-        return self.con.read_parquet([str(p) for p in paths], table_name=name)
+    def compile(self, expr: ir.Table) -> str:
+        """DuckDB SQL for ``expr``, its common subexpressions inlined (``NOT MATERIALIZED``).
+
+        Ibis writes a subexpression used twice as a CTE, and DuckDB then stores it whole
+        before the query goes on. The pipeline's views are chains of scans, projections and
+        joins with small stored sets — recomputing one is cheaper than storing it (a
+        full-width copy spills past the memory bound) — and what is costly to recompute is
+        materialized explicitly.
+        """
+        import sqlglot.expressions as sge
+
+        self.con._run_pre_execute_hooks(expr)
+        query = self.con.compiler.to_sqlglot(expr)
+        for cte in query.find_all(sge.CTE):
+            cte.set("materialized", False)
+        return query.sql(dialect=self.con.dialect)
+
+    def read_parquet(self, paths: list[Path], *, name: str, row_index: str | None = None) -> ir.Table:
+        """A view over the Parquet files (read lazily, in parallel).
+
+        The row index is DuckDB's ``file_row_number`` plus the file's offset (a CASE on
+        ``filename`` when there are several files).
+        """
+        files = [str(p) for p in paths]
+        if row_index is None:
+            return self.con.read_parquet(files, table_name=name)
+        listing = "[" + ", ".join(_string(f) for f in files) + "]"
+        if len(files) == 1:
+            index = "file_row_number"
+            scan = f"read_parquet({listing}, file_row_number = true)"
+            hidden = "file_row_number"
+        else:
+            offsets = self.file_row_offsets([Path(f) for f in files])
+            cases = " ".join(f"WHEN {_string(f)} THEN {o}" for f, o in zip(files, offsets, strict=True))
+            index = f"(CASE filename {cases} END + file_row_number)"
+            scan = f"read_parquet({listing}, file_row_number = true, filename = true)"
+            hidden = "file_row_number, filename"
+        # every path and name in the statement is quoted by _string / _quote
+        select = f"SELECT * EXCLUDE ({hidden}), CAST({index} AS BIGINT) AS {_quote(row_index)} FROM {scan}"  # noqa: S608
+        self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {select}")
+        return self.con.table(name)
 
     def materialize(self, expr: ir.Table, name: str) -> ir.Table:
         """A temporary table: computed once, spilled by DuckDB's buffer manager if large.
@@ -51,7 +91,7 @@ class DuckDBBackend(Backend):
         """
         query = self.compile(expr)
         self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {_quote(name)} AS {query}")
-        return self.con.table(name)
+        return _typed_as(self.con.table(name), expr)
 
     def sql(self, query: str, *, dialect: str | None = None) -> ir.Table:
         """The query as a temporary view (Ibis' own ``sql`` asks the installed DuckDB for
@@ -69,6 +109,16 @@ class DuckDBBackend(Backend):
         """Register ``expr`` under ``name`` for SQL (transformations)."""
         self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {self.compile(expr)}")
 
+    def count(self, expr: ir.Table) -> int:
+        """Number of rows, asked of DuckDB directly (Ibis' ``execute`` goes through pandas,
+        whose import alone costs seconds)."""
+        rows = self.con.con.sql(f"SELECT count(*) FROM ({self.compile(expr)})").fetchall()  # noqa: S608 - compiled by Ibis
+        return int(rows[0][0])
+
+    def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
+        """A small result as dicts, through Arrow (no pandas)."""
+        return self.con.con.sql(self.compile(expr)).to_arrow_table().to_pylist()
+
     def to_pyarrow_batches(self, expr: ir.Table) -> pa.RecordBatchReader:
         """A streaming Arrow reader straight from DuckDB (batches of ~1M rows)."""
         relation = self.con.con.sql(self.compile(expr))
@@ -80,12 +130,32 @@ class DuckDBBackend(Backend):
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.con.to_parquet(expr, str(path))
+        self.con.raw_sql(f"COPY ({self.compile(expr)}) TO {_string(str(path))} (FORMAT parquet)")
         return int(pq.read_metadata(path).num_rows)
+
+    def write_parquet_files(self, expr: ir.Table, directory: Path) -> list[Path]:
+        """One file by DuckDB's parallel COPY writer."""
+        path = Path(directory) / f"part-{uuid.uuid4()}.parquet"
+        self.write_parquet(expr, path)
+        return [path]
 
     def close(self) -> None:
         """Close the connection; temporary tables and spill files go with it."""
         self.con.disconnect()
+
+
+def _typed_as(stored: ir.Table, expr: ir.Table) -> ir.Table:
+    """The stored table with ``expr``'s column types: DuckDB types a literal such as an int64
+    ``1`` as INTEGER when it stores it, and set operations need equal schemas."""
+    wanted = expr.schema()
+    if stored.schema() == wanted:
+        return stored
+    return stored.cast(wanted)
+
+
+def _string(text: str) -> str:
+    """A DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _quote(identifier: str) -> str:

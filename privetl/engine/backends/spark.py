@@ -8,6 +8,8 @@ started is stopped).
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from pathlib import Path
 
 import ibis
@@ -41,6 +43,8 @@ class SparkBackend(Backend):
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.local.dir", str(self.work_dir / "spark-local"))
             .config("spark.sql.warehouse.dir", str(self.work_dir / "spark-warehouse"))
+            # Parquet as every other reader expects it: microsecond timestamps, no INT96
+            .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         )
         if memory_limit:
             builder = builder.config("spark.driver.memory", memory_limit.replace("GB", "g").replace("MB", "m"))
@@ -48,9 +52,27 @@ class SparkBackend(Backend):
         self.session.sparkContext.setLogLevel("ERROR")
         self.con = ibis.pyspark.connect(self.session)
 
-    def read_parquet(self, paths: list[Path], *, name: str) -> ir.Table:
-        """All files as one DataFrame, registered as temp view ``name``."""
-        df = self.session.read.parquet(*[str(p) for p in paths])
+    def read_parquet(self, paths: list[Path], *, name: str, row_index: str | None = None) -> ir.Table:
+        """All files as one DataFrame, registered as temp view ``name``.
+
+        The row index is Spark's hidden ``_metadata.row_index`` plus the file's offset: one
+        read per file, unioned (a source has few files).
+        """
+        if row_index is None:
+            df = self.session.read.parquet(*[str(p) for p in paths])
+        else:
+            from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
+
+            offsets = self.file_row_offsets(list(paths))
+            parts = [
+                self.session.read.parquet(str(path)).select(
+                    "*", (F.col("_metadata.row_index") + F.lit(offset)).cast("bigint").alias(row_index)
+                )
+                for path, offset in zip(paths, offsets, strict=True)
+            ]
+            df = parts[0]
+            for part in parts[1:]:
+                df = df.unionByName(part)
         df.createOrReplaceTempView(name)
         return self.con.table(name)
 
@@ -61,12 +83,72 @@ class SparkBackend(Backend):
         df.createOrReplaceTempView(name)
         return self.con.table(name)
 
-    def to_pyarrow_batches(self, expr: ir.Table):  # type: ignore[no-untyped-def]
-        """Arrow batches of the result (Spark collects them through Arrow)."""
-        import pyarrow as pa
+    def write_parquet(self, expr: ir.Table, path: Path) -> int:
+        """One Parquet file: Spark's writer into a scratch folder, its part files then
+        merged into ``path`` batch by batch (the driver never holds the whole table)."""
+        import pyarrow.parquet as pq
 
-        table = self.con.to_pyarrow(expr)
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parts = self.write_parquet_files(expr, path.parent / f".{path.name}.parts")
+        scratch = path.parent / f".{path.name}.parts"
+        rows = 0
+        schema = expr.schema().to_pyarrow()
+        try:
+            if parts:
+                schema = pq.read_schema(parts[0])
+            with pq.ParquetWriter(path, schema) as writer:
+                for part in parts:
+                    for batch in pq.ParquetFile(part).iter_batches():
+                        writer.write_batch(batch)
+                        rows += batch.num_rows
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return rows
+
+    def write_parquet_files(self, expr: ir.Table, directory: Path) -> list[Path]:
+        """Spark's own parallel writer (each task writes its part), the parts then moved
+        into ``directory`` under unique names; no data goes through the driver."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        scratch = directory / f".spark-{uuid.uuid4()}"
+        df = self.session.sql(self.compile(expr))
+        # Ibis' naive timestamps are Spark's session-zone TIMESTAMP (UTC here); written as
+        # such they would read back zoned. TIMESTAMP_NTZ writes what the schema says.
+        naive = [n for n, t in expr.schema().items() if t.is_timestamp() and t.timezone is None]
+        for name in naive:
+            df = df.withColumn(name, df[name].cast("timestamp_ntz"))
+        df.write.mode("error").parquet(str(scratch))
+        moved = []
+        try:
+            for part in sorted(scratch.glob("part-*.parquet")):
+                target = directory / f"part-{uuid.uuid4()}.parquet"
+                part.rename(target)
+                moved.append(target)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return moved
+
+    def to_pyarrow_batches(self, expr: ir.Table):  # type: ignore[no-untyped-def]
+        """Arrow batches of the result, one Spark partition at a time (``toLocalIterator``
+        over Arrow would need the whole result; this streams through a Parquet scratch)."""
+        import tempfile
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        scratch = Path(tempfile.mkdtemp(prefix="privetl-spark-stream-", dir=self.work_dir))
+        parts = self.write_parquet_files(expr, scratch)
+        schema = pq.read_schema(parts[0]) if parts else expr.schema().to_pyarrow()
+
+        def batches():  # type: ignore[no-untyped-def]
+            try:
+                for part in parts:
+                    yield from pq.ParquetFile(part).iter_batches()
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
 
     def close(self) -> None:
         """Stop the session if this backend started it (a shared test session stays up)."""

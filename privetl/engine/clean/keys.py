@@ -6,12 +6,18 @@ Every strategy is deterministic, using the staged rows' order ``_ord`` (see
 window functions over the whole table (the issue's bench: 1.5x faster); the one window left
 numbers only the duplicates of ``regenerate``.
 
+Each strategy computes the one full-table aggregate it needs (which keys occur more than
+once) a single time, and materializes only the records it rejects or renames — usually a
+small set. The table goes on as an anti-join with that set (on ``_ord``, unique per staged
+row), and the quarantine rows are read from it.
+
 Regenerated keys and foreign keys: the first record of a duplicated key (by ``_ord``) keeps
 the original key and the duplicates get new ones, so a foreign key elsewhere holding that
-value resolves to the record that kept it — the one from the highest-priority source.
-New integer keys are numbered above the largest key, so a foreign-key value that matched no
-key before can match a regenerated one (documented limitation; ``validate`` refuses a range
-maximum on a regenerated key, which the new keys would exceed).
+value resolves to the record that kept it — the one from the highest-priority source. A new
+key did not exist in any source, so no foreign key can mean it: a foreign-key value that
+equals a new key is dangling, like any value that matches no original key, and its record
+is dropped (``validate`` also refuses a range maximum on a regenerated key, which the new
+keys would exceed).
 
 Foreign keys: a record is dropped when its value is not in the referenced column of the
 referenced table *after that table's cleaning* (tables are cleaned in dependency order); a
@@ -29,10 +35,13 @@ import ibis.expr.types as ir
 
 from privetl.engine.clean import quarantine
 from privetl.engine.errors import EngineError
-from privetl.engine.metadata import DataModule, ForeignKey, Table
+from privetl.engine.metadata import SOURCE_ID, SOURCE_ROW, DataModule, ForeignKey, Table
 
 ORD = "_ord"
 QuarantineSink = Callable[[ir.Table], None]
+Materializer = Callable[[ir.Table, str], ir.Table]
+"""``keep(expr, what)``: compute ``expr`` once and return the stored result."""
+NEW_KEY = "_new"
 
 
 def dependency_order(module: DataModule) -> list[Table]:
@@ -62,8 +71,14 @@ def dependency_order(module: DataModule) -> list[Table]:
     return [module.table(n) for n in ordered]
 
 
-def resolve_primary_key(t: ir.Table, table: Table, sink: QuarantineSink) -> ir.Table:
-    """Records with an empty key are dropped; then the conflict strategy makes keys unique."""
+def resolve_primary_key(
+    t: ir.Table, table: Table, sink: QuarantineSink, keep: Materializer
+) -> tuple[ir.Table, ir.Table | None]:
+    """Records with an empty key are dropped; then the conflict strategy makes keys unique.
+
+    Returns the table and, for ``regenerate``, the new keys (one column ``_new``) so that
+    foreign keys can tell them from original ones.
+    """
     assert table.primary_key is not None
     pk = table.primary_key.column
     name = table.name
@@ -76,22 +91,10 @@ def resolve_primary_key(t: ir.Table, table: Table, sink: QuarantineSink) -> ir.T
     )
     t = t.filter(t[pk].notnull())
     strategy = table.primary_key.on_conflict
-    firsts = t.group_by(pk).aggregate(**{ORD: t[ORD].min()})
-    if strategy == "source_priority":
-        kept = t.semi_join(firsts, [pk, ORD])
-        dropped = t.anti_join(firsts, [pk, ORD])
-        sink(
-            quarantine.rows(
-                dropped, table=name, pk=pk, column=pk, rule="primary_key_source_priority",
-                value=dropped[pk],
-                message=ibis.literal("duplicate key: a record from a higher-priority source was kept; dropped record from ")
-                + quarantine.source_key(dropped),
-            )
-        )
-        return kept
+    counts = t.group_by(pk).aggregate(_n=t.count())
+    # the one full-table aggregate of this step; every later use reads the stored keys
+    conflicting = keep(counts.filter(counts._n > 1).select(pk), "conflicts")
     if strategy == "drop_all":
-        counts = t.group_by(pk).aggregate(_n=t.count())
-        conflicting = counts.filter(counts._n > 1).select(pk)
         dropped = t.semi_join(conflicting, pk)
         sink(
             quarantine.rows(
@@ -100,11 +103,28 @@ def resolve_primary_key(t: ir.Table, table: Table, sink: QuarantineSink) -> ir.T
                 + quarantine.source_key(dropped),
             )
         )
-        return t.anti_join(conflicting, pk)
-    return _regenerate(t, table, firsts, sink)
+        return t.anti_join(conflicting, pk), None
+    # the records of a conflicting key after its first one (by _ord)
+    dups = t.semi_join(conflicting, pk)
+    firsts = dups.group_by(pk).aggregate(**{ORD: dups[ORD].min()})
+    extra = dups.anti_join(firsts, [pk, ORD])
+    if strategy == "source_priority":
+        losers = keep(extra.select(pk, ORD, SOURCE_ID, SOURCE_ROW), "losers")
+        sink(
+            quarantine.rows(
+                losers, table=name, pk=pk, column=pk, rule="primary_key_source_priority",
+                value=losers[pk],
+                message=ibis.literal("duplicate key: a record from a higher-priority source was kept; dropped record from ")
+                + quarantine.source_key(losers),
+            )
+        )
+        return t.anti_join(losers, ORD), None
+    return _regenerate(t, table, extra, sink, keep)
 
 
-def _regenerate(t: ir.Table, table: Table, firsts: ir.Table, sink: QuarantineSink) -> ir.Table:
+def _regenerate(
+    t: ir.Table, table: Table, extra: ir.Table, sink: QuarantineSink, keep: Materializer
+) -> tuple[ir.Table, ir.Table]:
     """Keep all records; duplicates (all but the first of a key) get new keys.
 
     Integer keys: ``max(key) + n`` with ``n`` numbering the duplicates of the whole table
@@ -113,31 +133,41 @@ def _regenerate(t: ir.Table, table: Table, firsts: ir.Table, sink: QuarantineSin
     """
     assert table.primary_key is not None
     pk = table.primary_key.column
-    kept = t.semi_join(firsts, [pk, ORD])
-    dups = t.anti_join(firsts, [pk, ORD])
     key_type = t[pk].type()
     if key_type.is_integer():
         top = t[pk].max().as_scalar()
-        numbered = dups.mutate(_new=top + ibis.row_number().over(order_by=dups[ORD]) + 1)
+        numbered = extra.mutate(**{NEW_KEY: top + ibis.row_number().over(order_by=extra[ORD]) + 1})
     else:
-        n = ibis.row_number().over(group_by=dups[pk], order_by=dups[ORD]) + 1
-        numbered = dups.mutate(_new=dups[pk].cast("string") + "~" + n.cast("string"))
-    numbered = numbered.mutate(_new=numbered._new.cast(key_type))
+        n = ibis.row_number().over(group_by=extra[pk], order_by=extra[ORD]) + 1
+        numbered = extra.mutate(**{NEW_KEY: extra[pk].cast("string") + "~" + n.cast("string")})
+    renamed = keep(numbered.mutate(**{NEW_KEY: numbered[NEW_KEY].cast(key_type)}), "renamed")
     sink(
         quarantine.rows(
-            numbered, table=table.name, pk=pk, column=pk, rule="primary_key_regenerate",
-            value=numbered[pk],
-            message=ibis.literal("duplicate key: given the new key ") + numbered._new.cast("string"),
+            renamed, table=table.name, pk=pk, column=pk, rule="primary_key_regenerate",
+            value=renamed[pk],
+            message=ibis.literal("duplicate key: given the new key ") + renamed[NEW_KEY].cast("string"),
         )
     )
-    renamed = numbered.mutate(**{pk: numbered._new}).drop("_new")
-    return kept.union(renamed.select(*kept.columns), distinct=False)
+    kept = t.anti_join(renamed, ORD)
+    moved = renamed.mutate(**{pk: renamed[NEW_KEY]}).drop(NEW_KEY)
+    return kept.union(moved.select(*kept.columns), distinct=False), renamed.select(NEW_KEY)
 
 
 def check_foreign_key(
-    t: ir.Table, table: Table, fk: ForeignKey, referenced: ir.Table, sink: QuarantineSink
+    t: ir.Table,
+    table: Table,
+    fk: ForeignKey,
+    referenced: ir.Table,
+    sink: QuarantineSink,
+    keep: Materializer,
+    *,
+    new_keys: ir.Table | None = None,
 ) -> ir.Table:
-    """Drop records whose non-null ``fk.column`` is not in the referenced column."""
+    """Drop records whose non-null ``fk.column`` is not in the referenced column.
+
+    ``new_keys`` are the referenced table's regenerated keys (when ``fk`` references its
+    primary key): they are not valid targets (see the module docstring).
+    """
     pk = table.primary_key.column if table.primary_key else None
     left = t[fk.column]
     right = referenced[fk.references_column]
@@ -145,15 +175,17 @@ def check_foreign_key(
         left_key, right_key = left.cast("string"), right.cast("string")
     else:
         left_key, right_key = left, right
-    keys = referenced.select(_ref=right_key).distinct()
-    probe = t.mutate(_fk=left_key)
-    dropped = probe.anti_join(keys, probe._fk == keys._ref).filter(probe._fk.notnull())
+    keys = referenced.select(_ref=right_key)
+    if new_keys is not None:
+        keys = keys.anti_join(new_keys, keys._ref == new_keys[NEW_KEY].cast(right_key.type()))
+    probe = t.mutate(_fk=left_key).filter(lambda p: p._fk.notnull())
+    wanted = [c for c in dict.fromkeys([*([pk] if pk else []), fk.column, ORD, SOURCE_ID, SOURCE_ROW])]
+    dangling = keep(probe.anti_join(keys, probe._fk == keys._ref).select(*wanted), "dangling")
     sink(
         quarantine.rows(
-            dropped, table=table.name, pk=pk, column=fk.column, rule="foreign_key",
-            value=dropped[fk.column],
+            dangling, table=table.name, pk=pk, column=fk.column, rule="foreign_key",
+            value=dangling[fk.column],
             message=f"no such {fk.references_table}.{fk.references_column}: record dropped",
         )
     )
-    kept = probe.filter(probe._fk.isnull() | probe._fk.isin(keys._ref))
-    return kept.drop("_fk")
+    return t.anti_join(dangling, ORD)

@@ -46,11 +46,14 @@ FALSE_WORDS = ("false", "0", "no")
 @dataclass(frozen=True)
 class Typed:
     """A column after typing: its ``value``, whether the raw value was ``empty``, and
-    ``failed`` (non-empty but not castable; ``value`` is then null)."""
+    ``failed`` (non-empty but not castable; ``value`` is then null). ``can_fail`` is False
+    when no value of the source's type can fail the cast (a typed source already of the
+    column's type): cleaning then neither computes nor quarantines failures."""
 
     value: ir.Value
     empty: ir.BooleanValue
     failed: ir.BooleanValue
+    can_fail: bool = True
 
 
 def is_empty(value: ir.Value) -> ir.BooleanValue:
@@ -66,12 +69,12 @@ def type_column(raw: ir.Value, column_type: ColumnType) -> Typed:
     source = raw.type()
     if column_type is ColumnType.STRING:
         value = raw if source.is_string() else raw.cast(dt.string)
-        return Typed(value, is_empty(value), ibis.literal(False))
+        return Typed(value, is_empty(value), ibis.literal(False), can_fail=False)
     if not source.is_string() and not source.is_null():
         native = _native_cast(raw, source, column_type, target)
         if native is not None:
             empty = raw.isnull()
-            return Typed(native, empty, ~empty & native.isnull())
+            return Typed(native, empty, ~empty & native.isnull(), can_fail=_may_fail(source, target))
         raw = raw.cast(dt.string)
     text = raw.cast(dt.string).strip()
     empty = raw.isnull() | (text == "")
@@ -90,6 +93,17 @@ def _native_cast(raw: ir.Value, source: dt.DataType, column_type: ColumnType, ta
     if column_type.is_temporal and (source.is_date() or source.is_timestamp()):
         return raw.cast(target)
     return None
+
+
+def _may_fail(source: dt.DataType, target: dt.DataType) -> bool:
+    """Whether a native cast of ``source`` to ``target`` can fail for some value."""
+    if source == target or target.is_boolean() or target.is_temporal():
+        return False
+    if target.is_integer():  # int64: only a uint64 above 2^63 - 1, or a fraction/NaN, fails
+        if source.is_unsigned_integer():
+            return source.nbytes >= 8
+        return not source.is_integer()
+    return not (target.is_floating() and (source.is_integer() or source.is_floating() or source.is_decimal()))
 
 
 def _parse_text(text: ir.StringValue, column_type: ColumnType, target: dt.DataType) -> ir.Value:

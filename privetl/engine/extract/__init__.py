@@ -4,11 +4,14 @@
 script kind streams: files by block/line/element/batch, SQL through a server-side cursor,
 executables line by line from stdout, HTTP page by page — so no source is ever held whole in
 Python objects. What comes out is the same for every kind: Parquet files with one column per
-declared table column (after ``mapping``) plus ``_src_row``.
+declared table column (after ``mapping``) plus ``_src_row`` — except local Parquet sources,
+which are already typed, columnar and on this machine: they are read in place (``InPlace``),
+never copied, and checked unchanged before anything is published.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +27,22 @@ from privetl.engine.metadata import (
     Table,
 )
 
-__all__ = ["ExtractionError", "StagedSource", "extract_script"]
+__all__ = ["ExtractionError", "InPlace", "StagedSource", "extract_script", "check_unchanged"]
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """A source whose own Parquet files are read where they lie instead of being copied.
+
+    The files keep the source's field names (``fields`` maps each declared column to its
+    field, None when the files lack it) and have no ``_src_row``: the backend numbers the
+    rows across the files in order. ``fingerprints`` (path, size, mtime in ns) are taken at
+    extraction: the run reads the files more than once, so ``check_unchanged`` refuses to
+    publish from a file that changed meanwhile.
+    """
+
+    fields: dict[str, str | None]
+    fingerprints: tuple[tuple[str, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,7 @@ class StagedSource:
 
     ``native_types`` is True when the source is typed (Parquet, PostgreSQL) and the staged
     columns keep those types; False when every column holds the raw value as a string.
+    ``in_place`` is set when ``paths`` are the source's own files (see ``InPlace``).
     """
 
     script_id: str
@@ -41,6 +60,33 @@ class StagedSource:
     paths: list[Path]
     rows: int
     native_types: bool
+    in_place: InPlace | None = None
+
+
+def fingerprint(path: Path) -> tuple[str, int, int]:
+    """(path, size, mtime in ns): what tells that a file is still the one that was read."""
+    stat = os.stat(path)
+    return (str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def check_unchanged(staged: list[StagedSource]) -> None:
+    """Raise ``ExtractionError`` if a source file read in place changed during the run."""
+    for source in staged:
+        if source.in_place is None:
+            continue
+        for path, size, mtime in source.in_place.fingerprints:
+            try:
+                now = fingerprint(Path(path))
+            except OSError as exc:
+                raise ExtractionError(
+                    source.script_id, f"source file {path} disappeared during the run: {exc}"
+                ) from exc
+            if now[1:] != (size, mtime):
+                raise ExtractionError(
+                    source.script_id,
+                    f"source file {path} changed during the run (size or modification time); "
+                    "nothing was published: run again once it is complete",
+                )
 
 
 def extract_script(
@@ -62,6 +108,23 @@ def extract_script(
         raise ExtractionError(script.id, f"script is for table {script.table!r}, not {table.name!r}")
     base_dir = Path(base_dir)
     source = script.source
+    if isinstance(source, FileSource) and source.format == "parquet":
+        from privetl.engine.extract.files import parquet_in_place
+
+        in_place = parquet_in_place(script, table, base_dir)
+        if in_place is not None:
+            paths, rows, fields = in_place
+            if on_rows is not None and rows:
+                on_rows(rows)
+            return StagedSource(
+                script_id=script.id,
+                table=table.name,
+                priority=script.priority,
+                paths=paths,
+                rows=rows,
+                native_types=True,
+                in_place=InPlace(fields=fields, fingerprints=tuple(fingerprint(p) for p in paths)),
+            )
     with StagedWriter(Path(staging_dir), script.id, on_rows=on_rows) as writer:
         if isinstance(source, FileSource):
             from privetl.engine.extract.files import extract_file

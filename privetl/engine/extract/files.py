@@ -319,6 +319,45 @@ def iter_json_array(script_id: str, path: str, text: io.TextIOBase) -> Iterator[
         raise fail("unexpected text after the closing ']'")
 
 
+IN_PLACE_RESERVED = frozenset({"file_row_number", "filename", "_src_row", "_src_id", "_src_priority", "_ord"})
+"""Field names the backends use while reading files in place: such files are copied instead."""
+
+
+def parquet_in_place(
+    script: SourceScript, table: Table, base_dir: Path
+) -> tuple[list[Path], int, dict[str, str | None]] | None:
+    """(files, rows, column -> field) when a Parquet source can be read where it lies.
+
+    It can when its files are local and share one schema (a glob whose files differ in
+    types is copied, one staged file per schema, and unioned by the cleaning stage) and no
+    field clashes with a name the backends add. Only the Parquet footers are read here.
+    """
+    source = script.source
+    assert isinstance(source, FileSource)
+    if is_s3(source.path):
+        return None
+    location = resolve(script.id, source.path, base_dir)
+    fields = source_fields(script, table)
+    schema: pa.Schema | None = None
+    rows = 0
+    try:
+        for path in location.paths:
+            metadata = pq.read_metadata(path)
+            file_schema = metadata.schema.to_arrow_schema()
+            if schema is None:
+                schema = file_schema
+            elif not file_schema.remove_metadata().equals(schema.remove_metadata()):
+                return None
+            rows += metadata.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        raise ExtractionError(script.id, f"cannot read parquet file {path}: {exc}") from exc
+    assert schema is not None
+    if IN_PLACE_RESERVED & set(schema.names) or len(set(schema.names)) != len(schema.names):
+        return None
+    present = {column: (field if field in schema.names else None) for column, field in fields.items()}
+    return [Path(p) for p in location.paths], rows, present
+
+
 def _parquet(filesystem: pafs.FileSystem, path: str, fields: Mapping[str, str], writer: StagedWriter) -> None:
     """Parquet by record batch, keeping the file's native Arrow types."""
     with filesystem.open_input_file(path) as handle:

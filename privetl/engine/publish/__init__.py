@@ -32,13 +32,17 @@ from privetl.engine.metadata import (
     SqlSource,
 )
 from privetl.engine.publish import delta
-from privetl.engine.publish.delta import DataFile, Store, TableSnapshot
+from privetl.engine.publish.delta import DataFile, EngineTable, Store, TableSnapshot
 
-TableData = pa.RecordBatchReader | pa.Table | Callable[[], pa.RecordBatchReader | pa.Table]
-"""An output table: Arrow data, or a callable opening it (so only one stream is open at a time)."""
+TableData = (
+    pa.RecordBatchReader | pa.Table | Callable[[], pa.RecordBatchReader | pa.Table] | EngineTable
+)
+"""An output table: Arrow data, a callable opening it (so only one stream is open at a time),
+or an ``EngineTable`` that the engine writes itself where it can."""
 
 __all__ = [
     "DataFile",
+    "EngineTable",
     "PublishedVersion",
     "TableData",
     "latest_version",
@@ -82,6 +86,8 @@ def resolve_destination(
 
 
 def _open(data: TableData) -> pa.RecordBatchReader | pa.Table:
+    if isinstance(data, EngineTable):
+        return data.stream()
     return data() if callable(data) else data
 
 
@@ -204,9 +210,14 @@ def _publish_directory(
 
     snapshots: list[TableSnapshot] = []
     for name, data in tables.items():
-        snapshots.append(
-            delta.write_table(store, name, _open(data), version=version, run_id=run_id)
-        )
+        if isinstance(data, EngineTable) and not store.remote:
+            snapshots.append(
+                delta.commit_engine_table(store, name, data, version=version, run_id=run_id)
+            )
+        else:
+            snapshots.append(
+                delta.write_table(store, name, _open(data), version=version, run_id=run_id)
+            )
     delta.pause_for_tests()
 
     files = [f for s in snapshots for f in s.files]

@@ -24,13 +24,16 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import Schema as DeltaSchema
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from privetl.engine.errors import PublishError
 
@@ -209,6 +212,115 @@ def write_table(
         first_line = (str(exc).splitlines() or [type(exc).__name__])[0]  # drop embedded tracebacks
         raise PublishError(f"writing Delta table {table!r} failed: {first_line}") from exc
     return snapshot(store, table, delta)
+
+
+@dataclass(frozen=True)
+class EngineTable:
+    """An output table that the engine writes itself, as Parquet files, into a directory.
+
+    For a local destination the engine writes straight into the Delta table's folder (its
+    own parallel writer, no Arrow stream through Python) and delta-rs only commits the
+    files; ``stream`` is used for other destinations (object stores, PostgreSQL).
+    """
+
+    write: Callable[[Path], list[Path]]
+    """Write the table into the given directory as new Parquet files; return their paths."""
+    stream: Callable[[], pa.RecordBatchReader]
+    schema: pa.Schema
+    """The table's Arrow schema (used when it has no rows and no file was written)."""
+
+
+def commit_engine_table(
+    store: Store, table: str, data: EngineTable, *, version: int, run_id: str
+) -> TableSnapshot:
+    """Have the engine write ``table``'s new files in place, then commit them as the table's
+    new Delta snapshot (overwrite, with the schema of the files).
+
+    Until the commit the files are in no snapshot, so readers never see them; a run killed
+    before it leaves unreferenced files, as delta-rs' own writer would.
+    """
+    relative = f"{TABLES_DIR}/{table}"
+    folder = Path(store.uri(relative))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        paths = data.write(folder)
+        schema = pq.read_schema(paths[0]) if paths else data.schema
+        actions = [_add_action(folder, path) for path in paths]
+        commit = CommitProperties(
+            custom_metadata={"privetl.version": str(version), "privetl.run_id": run_id}
+        )
+        uri = str(folder)
+        delta_schema = DeltaSchema.from_arrow(schema.remove_metadata())
+        if DeltaTable.is_deltatable(uri):
+            DeltaTable(uri).create_write_transaction(
+                actions, mode="overwrite", schema=delta_schema, commit_properties=commit
+            )
+        else:
+            create_table_with_add_actions(
+                uri, delta_schema, actions, mode="error", commit_properties=commit
+            )
+        delta = DeltaTable(uri)
+    except PublishError:
+        raise
+    except Exception as exc:  # the engine's or deltalake's own error types
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise PublishError(f"writing Delta table {table!r} failed: {first_line}") from exc
+    return snapshot(store, table, delta)
+
+
+def _add_action(folder: Path, path: Path) -> AddAction:
+    """The Delta 'add' action of one Parquet file, with the statistics its footer holds."""
+    stat = path.stat()
+    metadata = pq.read_metadata(path)
+    return AddAction(
+        str(path.relative_to(folder)),
+        stat.st_size,
+        {},
+        int(stat.st_mtime * 1000),
+        True,
+        json.dumps(_file_stats(metadata)),
+    )
+
+
+def _file_stats(metadata: pq.FileMetaData) -> dict[str, Any]:
+    """numRecords, and per top-level column nullCount / minValues / maxValues where the footer
+    has them for numbers and dates (strings and timestamps are left out: their Delta forms
+    need truncation and zone rules, and the statistics are only an optimisation)."""
+    import datetime as dt
+
+    stats: dict[str, Any] = {"numRecords": metadata.num_rows}
+    nulls: dict[str, int] = {}
+    low: dict[str, Any] = {}
+    high: dict[str, Any] = {}
+    schema = metadata.schema.to_arrow_schema()
+    for index, field in enumerate(schema):
+        if metadata.num_row_groups == 0 or not (
+            pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+            or pa.types.is_date32(field.type) or pa.types.is_boolean(field.type)
+            or pa.types.is_string(field.type)
+        ):
+            continue
+        column_stats = [metadata.row_group(g).column(index).statistics for g in range(metadata.num_row_groups)]
+        if any(c is None for c in column_stats):
+            continue
+        if all(c.has_null_count for c in column_stats):
+            nulls[field.name] = int(sum(c.null_count for c in column_stats))
+        if pa.types.is_string(field.type) or pa.types.is_boolean(field.type):
+            continue
+        with_values = [c for c in column_stats if c.has_min_max]
+        if len(with_values) != len(column_stats) or not with_values:
+            continue
+        lo, hi = min(c.min for c in with_values), max(c.max for c in with_values)
+        if isinstance(lo, float) and (lo != lo or hi != hi):  # NaN
+            continue
+        if isinstance(lo, dt.date):
+            lo, hi = lo.isoformat(), hi.isoformat()
+        low[field.name], high[field.name] = lo, hi
+    if nulls:
+        stats["nullCount"] = nulls
+    if low:
+        stats["minValues"], stats["maxValues"] = low, high
+    return stats
 
 
 def snapshot(store: Store, table: str, delta: DeltaTable) -> TableSnapshot:

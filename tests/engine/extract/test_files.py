@@ -82,8 +82,18 @@ def test_empty_json_array_stages_an_empty_string_file(tmp_path: Path) -> None:
     )
 
 
-def test_parquet_keeps_native_types_and_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("privetl.engine.extract.files.BATCH_ROWS", 2)
+def _loaded(backend, staged) -> list[dict]:
+    """A staged source as the cleaning stage reads it: declared columns + _src_row, in order."""
+    from privetl.engine.clean import load_table
+
+    table = load_table(backend, PEOPLE, [staged])
+    rows = backend.con.to_pyarrow(table.select("id", "name", "score", "_src_row")).to_pylist()
+    return sorted(rows, key=lambda r: r["_src_row"])
+
+
+def test_local_parquet_is_read_in_place_with_native_types_and_mapping(
+    tmp_path: Path, duckdb_backend
+) -> None:
     pq.write_table(
         pa.table({"pid": [1, 2, 3], "score": [0.5, None, 2.0], "when": [dt.date(2024, 1, 1)] * 3}),
         tmp_path / "p.parquet",
@@ -96,8 +106,56 @@ def test_parquet_keeps_native_types_and_renames(tmp_path: Path, monkeypatch: pyt
         staging_dir=tmp_path / "stage",
         on_rows=seen.append,
     )
-    assert staged.native_types is True
-    assert seen == [2, 1]
+    # nothing copied: the source's own file, its rows counted from the footer
+    assert (staged.native_types, staged.rows, seen) == (True, 3, [3])
+    assert staged.paths == [(tmp_path / "p.parquet").resolve()]
+    assert not (tmp_path / "stage").exists() or not any((tmp_path / "stage").iterdir())
+    assert staged.in_place is not None
+    assert staged.in_place.fields == {"id": "pid", "name": None, "score": "score"}
+    assert _loaded(duckdb_backend, staged) == [
+        {"id": 1, "name": None, "score": 0.5, "_src_row": 0},
+        {"id": 2, "name": None, "score": None, "_src_row": 1},
+        {"id": 3, "name": None, "score": 2.0, "_src_row": 2},
+    ]
+
+
+def test_a_parquet_glob_read_in_place_numbers_rows_across_files(tmp_path: Path, duckdb_backend) -> None:
+    pq.write_table(pa.table({"id": [10, 11]}), tmp_path / "b.parquet")
+    pq.write_table(pa.table({"id": [20, 21, 22]}), tmp_path / "a.parquet")
+    staged = run(tmp_path, {"kind": "file", "path": "*.parquet", "format": "parquet"})
+    assert staged.in_place is not None and staged.rows == 5
+    assert [(r["id"], r["_src_row"]) for r in _loaded(duckdb_backend, staged)] == [
+        (20, 0), (21, 1), (22, 2), (10, 3), (11, 4),
+    ]
+
+
+def test_a_source_file_changed_during_the_run_is_refused(tmp_path: Path) -> None:
+    from privetl.engine.extract import check_unchanged
+
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": [1]}), path)
+    staged = run(tmp_path, {"kind": "file", "path": "p.parquet", "format": "parquet"})
+    check_unchanged([staged])
+    pq.write_table(pa.table({"id": [1, 2]}), path)
+    with pytest.raises(ExtractionError, match=r"p\.parquet changed during the run .*nothing was published"):
+        check_unchanged([staged])
+
+
+def test_parquet_with_a_reserved_field_name_is_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("privetl.engine.extract.files.BATCH_ROWS", 2)
+    pq.write_table(
+        pa.table({"pid": [1, 2, 3], "score": [0.5, None, 2.0], "filename": ["x", "y", "z"]}),
+        tmp_path / "p.parquet",
+    )
+    seen: list[int] = []
+    staged = extract_script(
+        script({"kind": "file", "path": "p.parquet", "format": "parquet"}, mapping={"id": "pid"}),
+        PEOPLE,
+        base_dir=tmp_path,
+        staging_dir=tmp_path / "stage",
+        on_rows=seen.append,
+    )
+    assert (staged.native_types, staged.in_place, seen) == (True, None, [2, 1])
     schema = pq.read_schema(staged.paths[0])
     assert [(f.name, f.type) for f in schema] == [
         ("id", pa.int64()), ("name", pa.string()), ("score", pa.float64()), ("_src_row", pa.int64()),
