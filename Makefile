@@ -17,8 +17,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv>=0.5,<1"
 
+# --compile-bytecode: every `privetl` process would otherwise compile the libraries it imports
+# where PYTHONDONTWRITEBYTECODE is set (CI, containers): seconds per process start.
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 setup: .venv/.synced

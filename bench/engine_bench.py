@@ -41,6 +41,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
+BENCH_SECRET = "bench-secret"  # noqa: S105 - a bench's fixed anonymization secret
+BENCH_SEED = 1
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -192,53 +194,98 @@ def variant_floor(data: Path, out: Path, engine: str, memory_limit: str | None) 
 def variant_pandas(data: Path, out: Path, engine: str, memory_limit: str | None) -> dict:
     """The same rules, written the straightforward pandas way (whole tables in memory).
 
-    Same order as the engine: clean (fill, clamp, priority dedupe; orders: drop_all, FK),
-    rejected records to a quarantine file, anonymize, k-suppression (with the
-    max_suppression check), then the FK re-checked against the published customers.
+    Same rules and order as the engine, so that both produce the same rows (the bench checks
+    it): clean (fill, clamp, source-priority dedupe; orders: drop_all, FK) with every
+    rejected or changed record in a quarantine file of the engine's columns; anonymize
+    (masking, year / 2-character generalization, Laplace noise from the same keyed hash);
+    k = 5 suppression with the max_suppression check; the seeded shuffle (a cyclic shift
+    in keyed-hash order, among the published records); the FK re-checked after suppression.
+    Vectorized NumPy/pandas throughout; no Python loop over rows.
     """
     import numpy as np
     import pandas as pd
 
+    from privetl.engine.anonymize.seeded import PRIME, SeedKey
+
+    key = SeedKey.derive(BENCH_SECRET.encode(), BENCH_SEED)
+    mask31 = np.int64(2**31 - 1)
+
+    def keyed(x: np.ndarray, *purpose: str) -> np.ndarray:
+        """privetl's keyed hash, in int64 NumPy (every product stays below 2^62)."""
+        a = [np.int64(c) for c in key.coefficients(*purpose)]
+        h = (a[0] * (x & mask31) + a[1]) % PRIME
+        h = (h * a[2] + ((x >> 31) & mask31) * a[3]) % PRIME
+        h = (h * a[4] + ((x >> 62) & 3) * a[5] + a[6]) % PRIME
+        h = (h * h) % PRIME
+        return (h * a[7] + a[1]) % PRIME
+
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
     rejected = []
-    a = pd.read_parquet(data / "customers_a.parquet").assign(_p=2)
-    b = pd.read_parquet(data / "customers_b.parquet").assign(_p=1)
+
+    def reject(df: pd.DataFrame, table: str, column: str, rule: str, value: pd.Series, message) -> None:
+        rejected.append(pd.DataFrame({
+            "record_key": df["id"].astype(str), "table": table, "column": column, "rule": rule,
+            "value": value.astype(str).where(value.notna(), None), "message": message,
+        }))
+
+    a = pd.read_parquet(data / "customers_a.parquet")
+    b = pd.read_parquet(data / "customers_b.parquet")
+    a["_src"], a["_rank"], a["_row"] = "customers_a", 0, np.arange(len(a))
+    b["_src"], b["_rank"], b["_row"] = "customers_b", 1, np.arange(len(b))
     c = pd.concat([a, b], ignore_index=True)
     del a, b
     empty_zip = c["zip"].isna() | (c["zip"].str.strip() == "")
-    rejected.append(pd.DataFrame({"key": c.loc[empty_zip, "id"].astype(str), "rule": "empty_fill"}))
+    reject(c[empty_zip], "customers", "zip", "empty_fill", c.loc[empty_zip, "zip"], "empty: filled with 00000")
     c.loc[empty_zip, "zip"] = "00000"
-    outside = c["income"] < 0
-    rejected.append(pd.DataFrame({"key": c.loc[outside, "id"].astype(str), "rule": "range_clamp"}))
+    outside = (c["income"] < 0) | (c["income"] > 1_000_000)
+    reject(c[outside], "customers", "income", "range_clamp", c.loc[outside, "income"],
+           "outside [0, 1000000]: clamped to the nearest bound")
     c["income"] = c["income"].clip(0, 1_000_000)
-    c = c.sort_values(["id", "_p"], ascending=[True, False])
+    c = c.sort_values(["id", "_rank", "_row"], kind="stable")
     dup = c["id"].duplicated(keep="first")
-    rejected.append(pd.DataFrame({"key": c.loc[dup, "id"].astype(str), "rule": "primary_key_source_priority"}))
+    losers = c[dup]
+    reject(losers, "customers", "id", "primary_key_source_priority", losers["id"],
+           "duplicate key: a record from a higher-priority source was kept; dropped record from "
+           + losers["_src"] + ":" + losers["_row"].astype(str))
     c = c[~dup]
     o = pd.read_parquet(data / "orders.parquet")
+    o["_row"] = np.arange(len(o))
     dup = o["id"].duplicated(keep=False)
-    rejected.append(pd.DataFrame({"key": o.loc[dup, "id"].astype(str), "rule": "primary_key_drop_all"}))
+    reject(o[dup], "orders", "id", "primary_key_drop_all", o.loc[dup, "id"],
+           "conflicting key: every record of it dropped; this one from orders:" + o.loc[dup, "_row"].astype(str))
     o = o[~dup]
-    dangling = ~o["customer_id"].isin(c["id"])
-    rejected.append(pd.DataFrame({"key": o.loc[dangling, "id"].astype(str), "rule": "foreign_key"}))
+    dangling = o["customer_id"].notna() & ~o["customer_id"].isin(c["id"])
+    reject(o[dangling], "orders", "customer_id", "foreign_key", o.loc[dangling, "customer_id"],
+           "no such customers.id: record dropped")
     o = o[~dangling]
     pd.concat(rejected, ignore_index=True).to_parquet(out / "quarantine.parquet")
+    rejected.clear()
 
-    c["name"] = "*"
-    c["email"] = c["email"].str[:2] + "*"
-    c["birth_date"] = pd.to_datetime(c["birth_date"]).dt.to_period("Y").dt.to_timestamp()
+    ids = c["id"].to_numpy(np.int64)
+    c["name"] = c["name"].where(c["name"].isna(), "*")
+    c["email"] = (c["email"].str[:2] + "*").where(c["email"].notna(), None)
+    c["birth_date"] = c["birth_date"].to_numpy().astype("datetime64[Y]").astype("datetime64[D]")
     c["zip"] = c["zip"].str[:2]
-    c["income"] = (c["income"] + rng.laplace(0, 500, len(c))).round(0)
-    c["diagnosis"] = rng.permutation(c["diagnosis"].to_numpy())
+    u = (keyed(ids, "income", "perturb", "u1").astype(np.float64) + 0.5) / float(PRIME)
+    centred = u - 0.5
+    noisy = c["income"].to_numpy() + (-500.0 * np.where(centred < 0, -1.0, 1.0) * np.log(1.0 - 2.0 * np.abs(centred)))
+    c["income"] = np.sign(noisy) * np.floor(np.abs(noisy) + 0.5)  # SQL ROUND: half away from zero
     size = c.groupby(["birth_date", "zip", "gender"], dropna=False)["id"].transform("size")
-    small = size < 5
+    small = (size < 5).to_numpy()
     if small.sum() > 0.2 * len(c):
         raise SystemExit("k = 5 needs more than max_suppression 20% suppressed")
+    suppressed = c.loc[small, "id"]
     c = c[~small]
-    o = o[o["customer_id"].isin(c["id"])]
-    c.drop(columns="_p").to_parquet(out / "customers.parquet")
-    o.to_parquet(out / "orders.parquet")
+    ids = c["id"].to_numpy(np.int64)
+    order = np.lexsort((ids, keyed(ids, "diagnosis", "permute")))
+    diagnosis = c["diagnosis"].to_numpy()
+    shifted = np.empty_like(diagnosis)
+    shifted[order] = np.roll(diagnosis[order], -1)  # each takes the next one's; the last the first's
+    c["diagnosis"] = shifted
+    o = o[~o["customer_id"].isin(suppressed)]
+    columns = ["id", "name", "email", "birth_date", "zip", "gender", "income", "diagnosis"]
+    c[columns].to_parquet(out / "customers.parquet", index=False)
+    o[["id", "customer_id", "amount"]].to_parquet(out / "orders.parquet", index=False)
     return {"rows_out": {"customers": len(c), "orders": len(o)}}
 
 
@@ -247,9 +294,9 @@ def variant_privetl(data: Path, out: Path, engine: str, memory_limit: str | None
     module = data / "bench-module.json"
     report_dir = out / "report"
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PRIVETL_ANONYMIZATION_SECRET": "bench-secret", "PRIVETL_WORK_DIR": str(out)}
+    env = {**os.environ, "PRIVETL_ANONYMIZATION_SECRET": BENCH_SECRET, "PRIVETL_WORK_DIR": str(out)}
     cmd = [sys.executable, "-m", "privetl.cli", "run", str(module), "--engine", engine,
-           "--out", str(out / "published"), "--seed", "1", "--report-dir", str(report_dir),
+           "--out", str(out / "published"), "--seed", str(BENCH_SEED), "--report-dir", str(report_dir),
            "--no-progress"]
     if memory_limit:
         cmd += ["--memory-limit", memory_limit]
@@ -309,6 +356,30 @@ def measure(variant: str, data: Path, out: Path, engine: str, memory_limit: str 
     result["wall"] = wall
     result["peak_mb"] = max(result.pop("maxrss_mb"), peak_tree / 2**20)
     return result
+
+
+def compare_outputs(out: Path) -> dict[str, str]:
+    """Whether pandas and privetl published the same rows, value by value, per table."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from privetl.engine.publish import read_table
+
+    verdict = {}
+    for table in ("customers", "orders"):
+        ours = read_table(out / "privetl" / "published", table)
+        theirs = pq.read_table(out / "pandas" / f"{table}.parquet").select(ours.column_names)
+        ours = ours.take(pc.sort_indices(ours, [("id", "ascending")]))
+        theirs = theirs.take(pc.sort_indices(theirs, [("id", "ascending")]))
+        if ours.num_rows != theirs.num_rows:
+            verdict[table] = f"row counts differ: {ours.num_rows} vs {theirs.num_rows}"
+            continue
+        differing = [
+            name for name in ours.column_names
+            if not ours[name].cast(theirs[name].type).equals(theirs[name])
+        ]
+        verdict[table] = "identical" if not differing else f"columns differ: {differing}"
+    return verdict
 
 
 def main() -> int:
@@ -379,6 +450,10 @@ def main() -> int:
               f"suppressed: {results['privetl'][-1].get('suppressed')}")
     if "pandas" in results:
         print(f"  pandas rows out:  {results['pandas'][-1].get('rows_out')}")
+    if "pandas" in results and "privetl" in results:
+        verdict = compare_outputs(out)
+        print("  pandas and privetl outputs, value by value: "
+              + ", ".join(f"{t} {v}" for t, v in verdict.items()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(

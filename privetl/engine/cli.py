@@ -72,7 +72,7 @@ def cli() -> None:
     help="Directory for report.json and quarantine.parquet (default: var/runs/<run id>).",
 )
 @click.option(
-    "--memory-limit", default=None, help="Bound the engine's memory (default 1GB; it spills to disk)."
+    "--memory-limit", default=None, help="Bound the engine's memory (DuckDB: default 1536MB, it spills to disk past it; Spark: the driver's memory)."
 )
 @click.option("--no-progress", is_flag=True, help="Never draw the progress bar.")
 def run(

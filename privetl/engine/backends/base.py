@@ -46,6 +46,12 @@ class Backend(ABC):
     def materialize(self, expr: ir.Table, name: str) -> ir.Table:
         """Compute ``expr`` once and keep the result, so later uses do not recompute it."""
 
+    def reuse(self, expr: ir.Table, name: str) -> ir.Table:
+        """A table that later stages read several times: kept as a view where recomputing it
+        is cheaper than storing it (DuckDB: scans and joins with small stored sets), stored
+        where every read is a job of its own (Spark)."""
+        return expr
+
     def write_parquet(self, expr: ir.Table, path: Path) -> int:
         """Write ``expr`` to one Parquet file at ``path``; return the rows written.
 

@@ -83,6 +83,10 @@ class SparkBackend(Backend):
         df.createOrReplaceTempView(name)
         return self.con.table(name)
 
+    def reuse(self, expr: ir.Table, name: str) -> ir.Table:
+        """Stored (checkpointed): on Spark each read of a view re-plans and reruns it."""
+        return self.materialize(expr, name)
+
     def write_parquet(self, expr: ir.Table, path: Path) -> int:
         """One Parquet file: Spark's writer into a scratch folder, its part files then
         merged into ``path`` batch by batch (the driver never holds the whole table)."""

@@ -309,7 +309,7 @@ def _clean_table(
         t = check_foreign_key(t, table, fk, referenced, sink, keep, new_keys=_new_keys_of(new_keys, fk))
 
     ordered = [*table.column_names, SOURCE_ID, SOURCE_PRIORITY, SOURCE_ROW]
-    return t.select(*ordered)
+    return backend.reuse(t.select(*ordered), f"privetl_clean_{run}_{name}")
 
 
 def _new_keys_of(new_keys: dict[str, tuple[str, ir.Table]], fk: Any) -> ir.Table | None:

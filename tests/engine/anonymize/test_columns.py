@@ -46,14 +46,24 @@ def anonymized(
     key: SeedKey = KEY,
     pk: str | None = "id",
 ) -> tuple[list[dict[str, Any]], ibis.Schema]:
-    """Rows (sorted by id) and schema of the single published table."""
-    out = anonymize_table(
-        backend, ibis.memtable(data, schema=schema), make_table(columns, pk=pk), key=key
-    )
+    """Rows (sorted by id) and schema of the single published table.
+
+    With a primary key, the table is anonymized both ways a shuffle can run — whole records
+    through the sort, and the narrow sort joined back by record (``unique_records``) — and
+    the two must publish the same rows.
+    """
+    table = make_table(columns, pk=pk)
+    out = anonymize_table(backend, ibis.memtable(data, schema=schema), table, key=key)
     assert list(out) == ["t"]
     rows = backend.con.to_pyarrow(out["t"]).to_pylist()
     if "id" in out["t"].columns:
         rows.sort(key=lambda r: r["id"])
+    if pk is not None and "id" in out["t"].columns:
+        narrow = anonymize_table(
+            backend, ibis.memtable(data, schema=schema), table, key=key, unique_records=True
+        )
+        assert narrow["t"].schema() == out["t"].schema()
+        assert sorted(backend.con.to_pyarrow(narrow["t"]).to_pylist(), key=lambda r: r["id"]) == rows
     return rows, out["t"].schema()
 
 
@@ -810,8 +820,9 @@ def _same(a: Any, b: Any) -> bool:
 
 
 @pytest.mark.spark
+@pytest.mark.parametrize("unique_records", [False, True], ids=["whole-record-shuffle", "narrow-shuffle"])
 def test_duckdb_and_spark_publish_identical_rows(
-    duckdb_backend, spark_backend, tmp_path: Path
+    duckdb_backend, spark_backend, tmp_path: Path, unique_records: bool
 ) -> None:
     """Staged as Parquet, as the pipeline does (``ibis.memtable`` on PySpark turns null
     strings into 'NaN' and drops integers next to nulls, with the installed pandas)."""
@@ -822,7 +833,7 @@ def test_duckdb_and_spark_publish_identical_rows(
     published = {}
     for backend in (duckdb_backend, spark_backend):
         staged = backend.read_parquet([path], name="anonymize_parity")
-        out = anonymize_table(backend, staged, table, key=KEY)
+        out = anonymize_table(backend, staged, table, key=KEY, unique_records=unique_records)
         assert list(out) == ["t"]
         result = backend.con.to_pyarrow(out["t"])
         assert result.column_names == [c["name"] for c in PARITY_COLUMNS]
@@ -849,3 +860,75 @@ def test_duckdb_and_spark_publish_identical_rows(
         )
         > 50
     )
+
+
+# --- permutation and privacy -------------------------------------------------------------------
+
+
+def _private_table(permuted: str) -> Table:
+    return Table.model_validate(
+        {
+            "name": "t",
+            "columns": [
+                {"name": "id", "type": "integer"},
+                {"name": "zip", "type": "string", **({"anonymize": {"op": "permute"}} if permuted == "zip" else {})},
+                {"name": "v", "type": "string", **({"anonymize": {"op": "permute"}} if permuted == "v" else {})},
+            ],
+            "primary_key": {"column": "id", "on_conflict": "drop_all"},
+            "privacy": {"quasi_identifiers": ["zip"], "k": 2, "max_suppression": 0.5},
+        }
+    )
+
+
+PRIVATE_ROWS = {"id": [1, 2, 3, 4, 5], "zip": ["A", "A", "A", "B", "C"], "v": ["p", "q", "r", "s", "t"]}
+
+
+@pytest.mark.parametrize("unique_records", [False, True])
+def test_a_column_is_shuffled_among_the_records_privacy_keeps(duckdb_backend, unique_records: bool) -> None:
+    from privetl.engine.privacy import enforce
+
+    seen: list[list[dict[str, Any]]] = []
+
+    def privacy(candidate: Any) -> Any:
+        seen.append(duckdb_backend.rows(candidate.select("id", "zip", "v").order_by("id")))
+        return enforce(duckdb_backend, candidate, _private_table("v")).table
+
+    out = anonymize_table(
+        duckdb_backend,
+        ibis.memtable(PRIVATE_ROWS, schema={"id": "int64", "zip": "string", "v": "string"}),
+        _private_table("v"),
+        key=KEY,
+        unique_records=unique_records,
+        privacy=privacy,
+    )
+    # privacy saw the values before the shuffle; B and C (classes of one) were suppressed,
+    # and their values are not among the published ones: p, q, r moved among 1, 2, 3
+    assert [r["v"] for r in seen[0]] == ["p", "q", "r", "s", "t"]
+    rows = sorted(duckdb_backend.rows(out["t"]), key=lambda r: r["id"])
+    assert [r["id"] for r in rows] == [1, 2, 3]
+    assert sorted(r["v"] for r in rows) == ["p", "q", "r"]
+    assert all(r["v"] != PRIVATE_ROWS["v"][r["id"] - 1] for r in rows)
+    assert {r["id"]: r["v"] for r in rows} == reference_permutation(
+        KEY, "v", [(None, i, v) for i, v in zip([1, 2, 3], ["p", "q", "r"], strict=True)]
+    )
+
+
+def test_a_shuffled_quasi_identifier_is_measured_after_the_shuffle(duckdb_backend) -> None:
+    from privetl.engine.privacy import enforce
+
+    seen: list[list[str]] = []
+
+    def privacy(candidate: Any) -> Any:
+        seen.append([r["zip"] for r in duckdb_backend.rows(candidate.select("id", "zip").order_by("id"))])
+        return enforce(duckdb_backend, candidate, _private_table("zip")).table
+
+    anonymize_table(
+        duckdb_backend,
+        ibis.memtable(PRIVATE_ROWS, schema={"id": "int64", "zip": "string", "v": "string"}),
+        _private_table("zip"),
+        key=KEY,
+        unique_records=True,
+        privacy=privacy,
+    )
+    expected = reference_permutation(KEY, "zip", [(None, i + 1, z) for i, z in enumerate(PRIVATE_ROWS["zip"])])
+    assert seen == [[expected[i] for i in range(1, 6)]]

@@ -26,6 +26,18 @@ def _roundtrip(backend: Backend, tmp_path: Path) -> None:
     reader = backend.to_pyarrow_batches(table)
     assert isinstance(reader, pa.RecordBatchReader)
     assert sum(batch.num_rows for batch in reader) == 5000
+    # a source read in place: rows numbered across the files, in the order given
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"id": [-1, -2, -3], "name": ["a", "b", "c"]}), other)
+    indexed = backend.read_parquet([other, source], name=f"bk_indexed_{backend.name}", row_index="_row")
+    got = backend.rows(indexed.filter((indexed.id < 0) | (indexed.id == 2499)).order_by("_row"))
+    assert [(r["id"], r["_row"]) for r in got] == [(-1, 0), (-2, 1), (-3, 2), (2499, 2502)]
+    # the publisher's writer: new, uniquely named Parquet files in a folder
+    folder = tmp_path / "parts"
+    files = backend.write_parquet_files(kept, folder)
+    assert files and all(f.parent == folder and f.name.startswith("part-") for f in files)
+    assert sum(pq.read_metadata(f).num_rows for f in files) == 20
+    assert backend.write_parquet_files(kept, folder)[0] not in files
 
 
 def test_duckdb_reads_materializes_writes_and_streams(duckdb_backend: Backend, tmp_path: Path) -> None:

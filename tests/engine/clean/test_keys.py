@@ -165,3 +165,19 @@ def test_dependency_order_and_cycles() -> None:
     looped = dict(CUSTOMERS, foreign_keys=[{"column": "age", "references_table": "orders", "references_column": "oid"}])
     with pytest.raises(EngineError, match="foreign keys form a cycle: .*customers.*orders"):
         dependency_order(module([ORDERS, looped]))
+
+
+def test_a_foreign_key_equal_to_a_regenerated_key_is_dangling(duckdb_backend, tmp_path: Path) -> None:
+    # customer 3 is staged twice: the second record becomes 4. Order 13 holds 4, which no
+    # source ever gave a customer: it meant no record, so it dangles and is dropped.
+    mod = module([ORDERS, CUSTOMERS])
+    staged = [
+        stage(tmp_path, "s_orders", "orders", {"oid": ["12", "13"], "cid": ["3", "4"]}),
+        stage(tmp_path, "s_customers", "customers", {"id": ["1", "3", "3"], "age": ["20", "30", "31"]}),
+    ]
+    result = clean_tables(duckdb_backend, mod, staged)
+    assert rows(duckdb_backend, result.tables["customers"], order_by=["id"]) == [
+        {"id": 1, "age": 20}, {"id": 3, "age": 30}, {"id": 4, "age": 31},
+    ]
+    assert rows(duckdb_backend, result.tables["orders"]) == [{"oid": 12, "cid": 3}]
+    assert RuleCount("orders", "foreign_key", "cid", 1) in result.counts

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from privetl.engine.clean import RuleCount, clean_tables
+from privetl.engine.metadata import ColumnType
 from tests.engine.clean.staged import module, rows, stage
 
 
@@ -158,3 +159,28 @@ def test_a_double_that_overflows_to_infinity_is_a_failed_cast(duckdb_backend, tm
         [{"d": 2500.0}, {"d": None}, {"d": None}], key=repr
     )
     assert result.counts == [RuleCount("t", "cast", "d", 2)]
+
+
+def test_typed_sources_are_cast_natively_and_only_a_lossy_cast_can_fail(duckdb_backend, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from privetl.engine.clean.typing import type_column
+
+    mod = module([{"name": "n", "columns": [
+        {"name": "small", "type": "integer"}, {"name": "big", "type": "integer"}, {"name": "ratio", "type": "double"},
+    ]}])
+    staged = stage(tmp_path, "s_n", "n", {
+        "small": pa.array([1, 2], pa.int32()),
+        "big": pa.array([7, 2**64 - 1], pa.uint64()),
+        "ratio": pa.array([1, 2], pa.int16()),
+    })
+    result = clean_tables(duckdb_backend, mod, [staged])
+    assert rows(duckdb_backend, result.tables["n"], order_by=["small"]) == [
+        {"small": 1, "big": 7, "ratio": 1.0}, {"small": 2, "big": None, "ratio": 2.0},
+    ]
+    assert [(r["column"], r["rule"], r["value"]) for r in rows(duckdb_backend, result.quarantine)] == [
+        ("big", "cast", str(2**64 - 1)),
+    ]
+    # no failure is computed for a cast that cannot fail
+    raw = duckdb_backend.read_parquet(staged.paths, name="typed_natively")
+    assert [type_column(raw[c], ColumnType(t)).can_fail for c, t in (("small", "integer"), ("big", "integer"), ("ratio", "double"))] == [False, True, False]

@@ -111,3 +111,71 @@ def test_round_trip_keeps_every_row(
     assert sorted(
         zip(back.column("id").to_pylist(), back.column("name").to_pylist(), strict=True), key=repr
     ) == sorted(rows, key=repr)
+
+
+# --- tables the engine writes itself ------------------------------------------------------------
+
+
+def _engine_table(backend, rows: dict[str, list], schema: dict[str, str]) -> delta.EngineTable:
+    import ibis
+
+    expr = backend.materialize(ibis.memtable(rows, schema=schema), f"delta_engine_{len(rows)}_{next(_SERIAL)}")
+    return delta.EngineTable(
+        write=lambda folder: backend.write_parquet_files(expr, folder),
+        stream=lambda: backend.to_pyarrow_batches(expr),
+        schema=expr.schema().to_pyarrow(),
+    )
+
+
+_SERIAL = iter(range(10**6))
+
+
+def test_engine_written_files_are_committed_with_their_statistics(tmp_path: Path, duckdb_backend) -> None:
+    import datetime as dt
+    import json
+
+    from deltalake import DeltaTable
+
+    store = delta.Store(str(tmp_path))
+    data = {
+        "id": [3, 1, 2],
+        "score": [0.5, None, 2.5],
+        "day": [dt.date(2024, 1, 2), dt.date(2023, 5, 1), None],
+        "name": ["c", "a", None],
+    }
+    first = delta.commit_engine_table(
+        store, "t", _engine_table(duckdb_backend, data, {"id": "int64", "score": "float64", "day": "date", "name": "string"}),
+        version=2, run_id="r1",
+    )
+    assert (first.delta_version, first.rows) == (0, 3)
+    assert delta.read_snapshot(str(tmp_path), "t", 0).sort_by("id").to_pydict() == {
+        "id": [1, 2, 3], "score": [None, 2.5, 0.5],
+        "day": [dt.date(2023, 5, 1), None, dt.date(2024, 1, 2)], "name": ["a", None, "c"],
+    }
+    for f in first.files:
+        assert f.sha256 == hashlib.sha256((tmp_path / f.path).read_bytes()).hexdigest()
+    log = [json.loads(line) for line in (tmp_path / "tables/t/_delta_log/00000000000000000000.json").read_text().splitlines()]
+    adds = [entry["add"] for entry in log if "add" in entry]
+    commit = next(entry["commitInfo"] for entry in log if "commitInfo" in entry)
+    assert commit["privetl.version"] == "2" and commit["privetl.run_id"] == "r1"
+    stats = json.loads(adds[0]["stats"])
+    assert stats["numRecords"] == 3
+    assert stats["nullCount"] == {"id": 0, "score": 1, "day": 1, "name": 1}
+    assert stats["minValues"] == {"id": 1, "score": 0.5, "day": "2023-05-01"}
+    assert stats["maxValues"] == {"id": 3, "score": 2.5, "day": "2024-01-02"}
+    # the next version overwrites (here with another schema); the old one stays readable
+    second = delta.commit_engine_table(
+        store, "t", _engine_table(duckdb_backend, {"id": ["x"]}, {"id": "string"}), version=3, run_id="r2"
+    )
+    assert second.delta_version == 1 and DeltaTable(str(tmp_path / "tables/t")).version() == 1
+    assert delta.read_snapshot(str(tmp_path), "t", 1).to_pydict() == {"id": ["x"]}
+    assert delta.read_snapshot(str(tmp_path), "t", 0).num_rows == 3
+
+
+def test_an_engine_table_without_rows_is_committed_with_its_schema(tmp_path: Path, duckdb_backend) -> None:
+    store = delta.Store(str(tmp_path))
+    snap = delta.commit_engine_table(
+        store, "empty", _engine_table(duckdb_backend, {"id": []}, {"id": "int64"}), version=2, run_id="r"
+    )
+    table = delta.read_snapshot(str(tmp_path), "empty", snap.delta_version)
+    assert (snap.rows, table.num_rows, table.schema.names) == (0, 0, ["id"])
