@@ -7,9 +7,10 @@ to be published (after anonymization):
   value is a value like any other);
 - **l-diversity** (distinct l-diversity): per sensitive attribute, the fewest distinct
   values in a class; the reported ``l`` is the minimum over the attributes;
-- **t-closeness**: per sensitive attribute, the largest distance between a class's value
-  distribution and the whole table's, with the equal ground distance (Li, Li &
-  Venkatasubramanian 2007, §4.2: half the L1 distance); the reported ``t`` is the maximum;
+- **t-closeness**: per sensitive attribute, the largest Earth Mover's Distance between a
+  class's value distribution and the whole table's (Li, Li & Venkatasubramanian 2007, §4.2):
+  the ordered ground distance for numbers and dates, the equal one (half the L1 distance)
+  otherwise; the reported ``t`` is the maximum;
 - **re-identification risk** (prosecutor model): the largest risk ``1/k``, the average
   (classes / records), and the fraction of records in classes smaller than the target k.
 
@@ -203,10 +204,11 @@ def _report(backend: Backend, stats: ir.Table, expr: ir.Table, targets: PrivacyT
     k = None if row["k"] is None else int(row["k"])
     per_attribute: dict[str, dict[str, Any]] = {}
     for s in sensitive:
-        distance = _t_closeness(backend, expr, stats, qis, s, n) if n else None
+        distance, ground = _t_closeness(backend, expr, stats, qis, s, n) if n else (None, None)
         per_attribute[s] = {
             "l": None if row[f"l_{s}"] is None else int(row[f"l_{s}"]),
             "t": distance,
+            "t_ground_distance": ground,
         }
     ls = [v["l"] for v in per_attribute.values() if v["l"] is not None]
     ts = [v["t"] for v in per_attribute.values() if v["t"] is not None]
@@ -235,23 +237,50 @@ def _report(backend: Backend, stats: ir.Table, expr: ir.Table, targets: PrivacyT
     )
 
 
+ORDERED_CELLS_CAP = 20_000_000
+"""Largest classes x distinct-values grid the ordered distance is computed over; beyond it
+the equal distance is used and the report says so."""
+
+
 def _t_closeness(
     backend: Backend, expr: ir.Table, classes: ir.Table, qis: list[str], s: str, n: int
-) -> float:
-    """max over classes of ½·Σ_v |P(v | class) − P(v)| (equal ground distance EMD), over the
-    records of ``expr`` in ``classes`` (``n`` of them).
+) -> tuple[float, str]:
+    """The t-closeness of attribute ``s`` over the records of ``expr`` in ``classes`` (``n``
+    of them), and the ground distance used.
 
-    Values a class lacks contribute P(v) each; so per class the sum is
-    Σ_{v in class} |p − q| + (1 − Σ_{v in class} q).
+    Li, Li & Venkatasubramanian (2007) measure a class's distance to the whole table with the
+    Earth Mover's Distance, whose ground distance follows the attribute: for a numeric or
+    date attribute the *ordered* distance (§4.2: values ``v_1 < ... < v_m``, moving mass from
+    ``v_i`` to ``v_j`` costs ``|i - j| / (m - 1)``; the EMD is
+    ``1/(m-1) · Σ_i |Σ_{j<=i} (p_j - q_j)|``), for any other the *equal* distance (half the
+    L1 distance). An empty value is ordered before every value.
     """
-    value = expr[s].cast(dt.string).fill_null("\x00null")
+    value_type = expr[s].type()
+    ordered = value_type.is_numeric() or value_type.is_temporal()
+    marker = "\x00null"
+    if ordered:
+        value = expr[s]
+    else:
+        value = expr[s].cast(dt.string).fill_null(marker)
     t = expr.mutate(_privetl_v=value)
     cells = t.group_by([*[t[q] for q in qis], t._privetl_v]).aggregate(_c_n=lambda g: g.count())
     cells = cells.semi_join(classes, _join_on_qis(cells, classes, qis))
     cells = backend.materialize(cells, f"privetl_privacy_cells_{s}")
     overall = cells.group_by("_privetl_v").aggregate(_q_n=cells._c_n.sum())
     total = ibis.literal(n, type=dt.float64).cast(dt.float64)
-    joined = cells.join(overall, "_privetl_v")
+    if ordered:
+        overall = backend.materialize(overall, f"privetl_privacy_values_{s}")
+        counts = backend.rows(overall.aggregate(m=overall.count()))[0]
+        values = int(counts["m"] or 0)
+        class_count = int(backend.rows(classes.aggregate(c=classes.count()))[0]["c"] or 0)
+        if values <= 1:
+            return 0.0, "ordered"
+        if values * class_count <= ORDERED_CELLS_CAP:
+            return _ordered_emd(backend, cells, overall, classes, qis, total, values), "ordered"
+        ground = f"equal (the ordered distance needs {values * class_count:,} cells, above {ORDERED_CELLS_CAP:,})"
+    else:
+        ground = "equal"
+    joined = cells.join(overall, cells._privetl_v.identical_to(overall._privetl_v))
     joined = joined.join(classes, _join_on_qis(joined, classes, qis)).select(
         *[joined[q] for q in qis], joined._c_n, joined._q_n, classes[_SIZE]
     )
@@ -263,4 +292,32 @@ def _t_closeness(
     half = ibis.literal(0.5, type=dt.float64).cast(dt.float64)
     distance = (per_class.diff + (ibis.literal(1.0, type=dt.float64).cast(dt.float64) - per_class.covered)) * half
     result = _one_row(backend, per_class.aggregate(t=distance.max()))["t"]
+    return float(result or 0.0), ground
+
+
+def _ordered_emd(
+    backend: Backend,
+    cells: ir.Table,
+    overall: ir.Table,
+    classes: ir.Table,
+    qis: list[str],
+    total: ir.FloatingValue,
+    values: int,
+) -> float:
+    """max over classes of the ordered-distance EMD, over the grid classes x values."""
+    ranked = overall.mutate(
+        _rank=ibis.row_number().over(order_by=[overall._privetl_v.isnull().ifelse(0, 1), overall._privetl_v])
+    )
+    grid = classes.select(*qis, _SIZE).cross_join(ranked)
+    grid = grid.left_join(
+        cells, [*_join_on_qis(grid, cells, qis), grid._privetl_v.identical_to(cells._privetl_v)]
+    ).select(*[grid[q] for q in qis], grid[_SIZE], grid._rank, grid._q_n, cells._c_n)
+    diff = grid._c_n.fill_null(0).cast(dt.float64) / grid[_SIZE].cast(dt.float64) - grid._q_n.cast(
+        dt.float64
+    ) / total
+    window = ibis.cumulative_window(group_by=[grid[q] for q in qis], order_by=grid._rank)
+    grid = grid.mutate(_cum=diff.sum().over(window))
+    per_class = grid.group_by([grid[q] for q in qis]).aggregate(emd=grid._cum.abs().sum())
+    scale = ibis.literal(float(values - 1), type=dt.float64).cast(dt.float64)
+    result = _one_row(backend, per_class.aggregate(t=(per_class.emd / scale).max()))["t"]
     return float(result or 0.0)

@@ -312,6 +312,7 @@ def _process(
             lineage=_lineage(module, path, report),
             base_dir=path.parent,
             run_id=report.run_id,
+            before_visible=lambda: check_unchanged(staged),
         )
         for name, rows in published.tables.items():
             report.table(name).rows_out = int(rows)

@@ -75,3 +75,21 @@ def test_orders_of_a_suppressed_customer_are_dropped(tmp_path: Path, transformat
     assert tallies[("foreign_key", "customer_id")] == 1  # order 18, at cleaning
     assert tallies[("foreign_key_after_privacy", "customer_id")] == 2  # orders 16 and 17
     assert report.table("orders").rows_out == 4
+
+
+def test_a_source_rewritten_while_the_run_computes_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The customers file is rewritten after the tables were written, before the version
+    would become visible: the run fails and the destination has no version."""
+    from privetl.engine.publish import delta as delta_module
+
+    module = _module(tmp_path, transformations=[])
+    source = tmp_path / "data" / "customers.parquet"
+
+    def rewrite_source() -> None:
+        pq.write_table(pa.table({"id": [1], "zip": ["A"]}), source)
+
+    monkeypatch.setattr(delta_module, "pause_for_tests", rewrite_source)
+    report = run_module(module, out=tmp_path / "out", report_dir=tmp_path / "report", secret=b"s", progress=False)
+    assert report.status == "failed"
+    assert "customers.parquet changed during the run" in (report.error or "")
+    assert not (tmp_path / "out" / "metadata.json").exists()

@@ -59,7 +59,7 @@ def test_measures_k_l_t_and_risks_exactly(duckdb_backend: Backend) -> None:
     assert (report.records_in, report.classes, report.k, report.l) == (6, 3, 1, 1)
     # overall flu 4/6, cold 1/6, cancer 1/6; the worst classes are (40,B) and (50,C) at 1/3
     assert report.t == pytest.approx(1 / 3)
-    assert report.per_attribute["disease"] == {"l": 1, "t": pytest.approx(1 / 3)}
+    assert report.per_attribute["disease"] == {"l": 1, "t": pytest.approx(1 / 3), "t_ground_distance": "equal"}
     assert report.max_risk == 1.0
     assert report.average_risk == pytest.approx(3 / 6)
 
@@ -152,3 +152,44 @@ def test_output_meets_k_and_l_and_keeps_exactly_the_large_diverse_classes(
         assert report.l is not None and report.l >= l
     else:
         assert report.k is None and report.records_out == 0
+
+
+def test_t_closeness_of_a_numeric_attribute_uses_the_ordered_distance(duckdb_backend: Backend) -> None:
+    # Li, Li & Venkatasubramanian (2007), section 4.2: nine salaries 3k..11k, one each; the
+    # class {3k, 4k, 5k} is at ordered EMD 0.375, {6k, 8k, 11k} at 0.167 (their numbers)
+    rows = [
+        {"zip": z, "salary": s}
+        for z, salaries in (("A", [3, 4, 5]), ("B", [6, 8, 11]), ("C", [7, 9, 10]))
+        for s in salaries
+    ]
+    expr = duckdb_backend.materialize(
+        ibis.memtable(rows, schema={"zip": "string", "salary": "int64"}), f"privacy_salary_{next(_NAMES)}"
+    )
+    targets = PrivacyTargets(quasi_identifiers=["zip"], sensitive=["salary"])
+    report = measure(duckdb_backend, expr, targets)
+    assert report.t == pytest.approx(0.375)
+    assert report.per_attribute["salary"]["t_ground_distance"] == "ordered"
+    only_b = duckdb_backend.materialize(expr.filter(expr.zip != "A"), f"privacy_salary_{next(_NAMES)}")
+    # without class A the table's distribution changes: {6,7,8,9,10,11}, B = {6,8,11}
+    expected = sum(abs(c) for c in [1/3 - 1/6, 1/3 - 2/6, 2/3 - 3/6, 2/3 - 4/6, 2/3 - 5/6, 0]) / 5
+    assert measure(duckdb_backend, only_b, targets).t == pytest.approx(expected)
+
+
+def test_t_closeness_of_a_category_uses_the_equal_distance(duckdb_backend: Backend) -> None:
+    report = measure(duckdb_backend, _load(duckdb_backend, ROWS), _table().privacy)  # type: ignore[arg-type]
+    assert report.per_attribute["disease"]["t_ground_distance"] == "equal"
+
+
+@pytest.mark.spark
+def test_the_ordered_distance_is_the_same_on_spark(duckdb_backend: Backend, spark_backend: Backend, tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "salaries.parquet"
+    pq.write_table(pa.table({"zip": ["A"] * 3 + ["B"] * 3 + ["C"] * 3, "salary": [3, 4, 5, 6, 8, 11, 7, 9, 10]}), path)
+    targets = PrivacyTargets(quasi_identifiers=["zip"], sensitive=["salary"])
+    measured = [
+        measure(backend, backend.read_parquet([path], name=f"salaries_{backend.name}"), targets).t
+        for backend in (duckdb_backend, spark_backend)
+    ]
+    assert measured == [pytest.approx(0.375)] * 2

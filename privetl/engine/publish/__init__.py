@@ -102,20 +102,24 @@ def publish_version(
     rewrite_protocol: bool | None = None,
     run_id: str = "",
     storage_options: Mapping[str, str] | None = None,
+    before_visible: Callable[[], None] | None = None,
 ) -> PublishedVersion:
     """Publish ``tables`` as the next version of ``module`` at ``destination``, atomically.
 
     ``doc`` is the module's source document (kept as the base of the new metadata);
     ``lineage`` is a ``croissant.Lineage``. ``rewrite_protocol`` defaults to the module's
-    upload script (True without one). Raises ``PublishError``; on any failure the previous
-    version stays the published one.
+    upload script (True without one). ``before_visible`` runs after every table is written
+    and before the version becomes visible; raising there publishes nothing (the runner
+    checks that no source read in place changed while the tables were computed). Raises
+    ``PublishError``; on any failure the previous version stays the published one.
     """
     spec = resolve_destination(destination, base_dir)
     if rewrite_protocol is None:
         rewrite_protocol = module.upload.rewrite_protocol if module.upload else True
     if isinstance(spec, PostgresDestination):
         return _publish_postgres(
-            module, doc, tables, spec=spec, lineage=lineage, rewrite=rewrite_protocol
+            module, doc, tables, spec=spec, lineage=lineage, rewrite=rewrite_protocol,
+            before_visible=before_visible,
         )
     return _publish_directory(
         module,
@@ -126,6 +130,7 @@ def publish_version(
         rewrite=rewrite_protocol,
         run_id=run_id,
         storage_options=storage_options,
+        before_visible=before_visible,
     )
 
 
@@ -201,6 +206,7 @@ def _publish_directory(
     rewrite: bool,
     run_id: str,
     storage_options: Mapping[str, str] | None,
+    before_visible: Callable[[], None] | None = None,
 ) -> PublishedVersion:
     store = Store(root, storage_options)
     latest = delta.latest_document(store)
@@ -219,6 +225,8 @@ def _publish_directory(
                 delta.write_table(store, name, _open(data), version=version, run_id=run_id)
             )
     delta.pause_for_tests()
+    if before_visible is not None:
+        before_visible()
 
     files = [f for s in snapshots for f in s.files]
     delta_versions = {s.table: s.delta_version for s in snapshots}
@@ -328,6 +336,7 @@ def _publish_postgres(
     spec: PostgresDestination,
     lineage: Any,
     rewrite: bool,
+    before_visible: Callable[[], None] | None = None,
 ) -> PublishedVersion:
     from privetl.engine.croissant import version_document
     from privetl.engine.publish.postgres import PgTable, publish_postgres
@@ -368,6 +377,11 @@ def _publish_postgres(
         activity["privetl:postgresTables"] = {t.table: f"{spec.schema_name}.{t.relation}" for t in written}
         return document
 
+    def before_commit() -> None:
+        delta.pause_for_tests()
+        if before_visible is not None:
+            before_visible()
+
     version, written, document = publish_postgres(
         connection=spec.connection,
         schema=spec.schema_name,
@@ -375,7 +389,7 @@ def _publish_postgres(
         base_version=module.version,
         tables=_Opened(),
         build_document=build,
-        before_commit=delta.pause_for_tests,
+        before_commit=before_commit,
     )
     return PublishedVersion(
         version=version,

@@ -883,24 +883,30 @@ def _private_table(permuted: str) -> Table:
 PRIVATE_ROWS = {"id": [1, 2, 3, 4, 5], "zip": ["A", "A", "A", "B", "C"], "v": ["p", "q", "r", "s", "t"]}
 
 
-@pytest.mark.parametrize("unique_records", [False, True])
-def test_a_column_is_shuffled_among_the_records_privacy_keeps(duckdb_backend, unique_records: bool) -> None:
+def _anonymized_privately(backend: Any, permuted: str, *, unique_records: bool) -> tuple[dict, list]:
+    """anonymize_table of PRIVATE_ROWS with k = 2 enforced; the output and what privacy saw."""
     from privetl.engine.privacy import enforce
 
     seen: list[list[dict[str, Any]]] = []
 
     def privacy(candidate: Any) -> Any:
-        seen.append(duckdb_backend.rows(candidate.select("id", "zip", "v").order_by("id")))
-        return enforce(duckdb_backend, candidate, _private_table("v")).table
+        seen.append(backend.rows(candidate.select("id", "zip", "v").order_by("id")))
+        return enforce(backend, candidate, _private_table(permuted)).table
 
     out = anonymize_table(
-        duckdb_backend,
+        backend,
         ibis.memtable(PRIVATE_ROWS, schema={"id": "int64", "zip": "string", "v": "string"}),
-        _private_table("v"),
+        _private_table(permuted),
         key=KEY,
         unique_records=unique_records,
         privacy=privacy,
     )
+    return out, seen
+
+
+@pytest.mark.parametrize("unique_records", [False, True])
+def test_a_column_is_shuffled_among_the_records_privacy_keeps(duckdb_backend, unique_records: bool) -> None:
+    out, seen = _anonymized_privately(duckdb_backend, "v", unique_records=unique_records)
     # privacy saw the values before the shuffle; B and C (classes of one) were suppressed,
     # and their values are not among the published ones: p, q, r moved among 1, 2, 3
     assert [r["v"] for r in seen[0]] == ["p", "q", "r", "s", "t"]
@@ -914,21 +920,6 @@ def test_a_column_is_shuffled_among_the_records_privacy_keeps(duckdb_backend, un
 
 
 def test_a_shuffled_quasi_identifier_is_measured_after_the_shuffle(duckdb_backend) -> None:
-    from privetl.engine.privacy import enforce
-
-    seen: list[list[str]] = []
-
-    def privacy(candidate: Any) -> Any:
-        seen.append([r["zip"] for r in duckdb_backend.rows(candidate.select("id", "zip").order_by("id"))])
-        return enforce(duckdb_backend, candidate, _private_table("zip")).table
-
-    anonymize_table(
-        duckdb_backend,
-        ibis.memtable(PRIVATE_ROWS, schema={"id": "int64", "zip": "string", "v": "string"}),
-        _private_table("zip"),
-        key=KEY,
-        unique_records=True,
-        privacy=privacy,
-    )
+    _, seen = _anonymized_privately(duckdb_backend, "zip", unique_records=True)
     expected = reference_permutation(KEY, "zip", [(None, i + 1, z) for i, z in enumerate(PRIVATE_ROWS["zip"])])
-    assert seen == [[expected[i] for i in range(1, 6)]]
+    assert [[r["zip"] for r in candidate] for candidate in seen] == [[expected[i] for i in range(1, 6)]]

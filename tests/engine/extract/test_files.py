@@ -91,13 +91,10 @@ def _loaded(backend, staged) -> list[dict]:
     return sorted(rows, key=lambda r: r["_src_row"])
 
 
-def test_local_parquet_is_read_in_place_with_native_types_and_mapping(
-    tmp_path: Path, duckdb_backend
-) -> None:
-    pq.write_table(
-        pa.table({"pid": [1, 2, 3], "score": [0.5, None, 2.0], "when": [dt.date(2024, 1, 1)] * 3}),
-        tmp_path / "p.parquet",
-    )
+def _extract_parquet(tmp_path: Path, extra: dict[str, list]) -> tuple:
+    """Extract p.parquet (pid -> id, score, and ``extra`` fields); the staged source and the
+    progress calls."""
+    pq.write_table(pa.table({"pid": [1, 2, 3], "score": [0.5, None, 2.0], **extra}), tmp_path / "p.parquet")
     seen: list[int] = []
     staged = extract_script(
         script({"kind": "file", "path": "p.parquet", "format": "parquet"}, mapping={"id": "pid"}),
@@ -106,6 +103,13 @@ def test_local_parquet_is_read_in_place_with_native_types_and_mapping(
         staging_dir=tmp_path / "stage",
         on_rows=seen.append,
     )
+    return staged, seen
+
+
+def test_local_parquet_is_read_in_place_with_native_types_and_mapping(
+    tmp_path: Path, duckdb_backend
+) -> None:
+    staged, seen = _extract_parquet(tmp_path, {"when": [dt.date(2024, 1, 1)] * 3})
     # nothing copied: the source's own file, its rows counted from the footer
     assert (staged.native_types, staged.rows, seen) == (True, 3, [3])
     assert staged.paths == [(tmp_path / "p.parquet").resolve()]
@@ -143,18 +147,7 @@ def test_a_source_file_changed_during_the_run_is_refused(tmp_path: Path) -> None
 
 def test_parquet_with_a_reserved_field_name_is_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("privetl.engine.extract.files.BATCH_ROWS", 2)
-    pq.write_table(
-        pa.table({"pid": [1, 2, 3], "score": [0.5, None, 2.0], "filename": ["x", "y", "z"]}),
-        tmp_path / "p.parquet",
-    )
-    seen: list[int] = []
-    staged = extract_script(
-        script({"kind": "file", "path": "p.parquet", "format": "parquet"}, mapping={"id": "pid"}),
-        PEOPLE,
-        base_dir=tmp_path,
-        staging_dir=tmp_path / "stage",
-        on_rows=seen.append,
-    )
+    staged, seen = _extract_parquet(tmp_path, {"filename": ["x", "y", "z"]})
     assert (staged.native_types, staged.in_place, seen) == (True, None, [2, 1])
     schema = pq.read_schema(staged.paths[0])
     assert [(f.name, f.type) for f in schema] == [
