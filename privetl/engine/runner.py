@@ -303,7 +303,6 @@ def _process(
                 }
 
     with bar.stage("publish"):
-        check_unchanged(staged)
         published = publish_version(
             module,
             doc,

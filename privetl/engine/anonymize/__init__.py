@@ -84,13 +84,10 @@ def anonymize_table(
         t = t.mutate(**changes)
     t = t.drop(*hashes)
     permuted = [c for c in table.columns if isinstance(c.anonymize, Permute) and c.name in t.columns]
-    if table.anatomize is not None:
-        privacy = None
+    enforce = privacy if table.anatomize is None else None
     private = set(table.privacy.quasi_identifiers) | set(table.privacy.sensitive) if table.privacy else set()
-    early = privacy is not None and not ({c.name for c in permuted} & private)
-    if early:
-        assert privacy is not None
-        t = privacy(t)
+    if enforce is not None and not ({c.name for c in permuted} & private):
+        t, enforce = enforce(t), None
     for column in permuted:
         assert isinstance(column.anonymize, Permute)
         t = permute(
@@ -100,6 +97,6 @@ def anonymize_table(
         return anatomize(
             backend, t, table.anatomize, table_name=table.name, key=key, record=t[_RECORD]
         )
-    if privacy is not None and not early:
-        t = privacy(t)
+    if enforce is not None:
+        t = enforce(t)
     return {table.name: t.select(*published)}

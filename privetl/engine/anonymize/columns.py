@@ -79,12 +79,15 @@ def suppress(value: ir.Value, column: Column, op: Suppress) -> ir.Value:
     return ibis.ifelse(value.isnull(), ibis.null(dt.string), masked)
 
 
+def _uniform_column(column: Column, draw: str) -> str:
+    """Name of the hash column holding ``column``'s uniform draw ``draw`` (u1, u2)."""
+    return f"_privetl_{draw}_{column.name}"
+
+
 def perturb_hashes(column: Column, op: Perturb) -> dict[str, tuple[str, ...]]:
     """The keyed hashes ``perturb`` reads (column name -> purpose): one uniform, two for Gaussian."""
-    names = {f"_privetl_u1_{column.name}": (column.name, "perturb", "u1")}
-    if op.distribution == "gaussian":
-        names[f"_privetl_u2_{column.name}"] = (column.name, "perturb", "u2")
-    return names
+    draws = ("u1", "u2") if op.distribution == "gaussian" else ("u1",)
+    return {_uniform_column(column, d): (column.name, "perturb", d) for d in draws}
 
 
 def perturb(value: ir.Value, column: Column, op: Perturb, *, hashes: ir.Table) -> ir.Value:
@@ -95,7 +98,7 @@ def perturb(value: ir.Value, column: Column, op: Perturb, *, hashes: ir.Table) -
     arithmetic is float64 throughout (see ``seeded.uniform``).
     """
     x = value.cast(dt.float64)
-    u = uniform_of(hashes[f"_privetl_u1_{column.name}"])
+    u = uniform_of(hashes[_uniform_column(column, "u1")])
     scale = _f(float(op.scale))
     if op.distribution == "laplace":
         centred = u - _f(0.5)
@@ -103,7 +106,7 @@ def perturb(value: ir.Value, column: Column, op: Perturb, *, hashes: ir.Table) -
         sign = ibis.ifelse(centred < _f(0.0), _f(-1.0), _f(1.0))
         noise = -scale * sign * magnitude
     else:
-        u2 = uniform_of(hashes[f"_privetl_u2_{column.name}"])
+        u2 = uniform_of(hashes[_uniform_column(column, "u2")])
         noise = scale * (_f(-2.0) * u.ln()).sqrt() * (_f(2.0 * math.pi) * u2).cos()
     noisy = x + noise
     if op.round is not None:

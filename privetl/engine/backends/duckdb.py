@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -140,12 +139,6 @@ class DuckDBBackend(Backend):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.con.raw_sql(f"COPY ({self.compile(expr)}) TO {_string(str(path))} (FORMAT parquet)")
         return int(pq.read_metadata(path).num_rows)
-
-    def write_parquet_files(self, expr: ir.Table, directory: Path) -> list[Path]:
-        """One file by DuckDB's parallel COPY writer."""
-        path = Path(directory) / f"part-{uuid.uuid4()}.parquet"
-        self.write_parquet(expr, path)
-        return [path]
 
     def close(self) -> None:
         """Close the connection; temporary tables and spill files go with it."""

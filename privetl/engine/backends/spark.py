@@ -94,8 +94,8 @@ class SparkBackend(Backend):
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        parts = self.write_parquet_files(expr, path.parent / f".{path.name}.parts")
         scratch = path.parent / f".{path.name}.parts"
+        parts = self.write_parquet_files(expr, scratch)
         rows = 0
         schema = expr.schema().to_pyarrow()
         try:

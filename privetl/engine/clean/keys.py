@@ -179,7 +179,7 @@ def check_foreign_key(
     if new_keys is not None:
         keys = keys.anti_join(new_keys, keys._ref == new_keys[NEW_KEY].cast(right_key.type()))
     probe = t.mutate(_fk=left_key).filter(lambda p: p._fk.notnull())
-    wanted = [c for c in dict.fromkeys([*([pk] if pk else []), fk.column, ORD, SOURCE_ID, SOURCE_ROW])]
+    wanted = list(dict.fromkeys([*([pk] if pk else []), fk.column, ORD, SOURCE_ID, SOURCE_ROW]))
     dangling = keep(probe.anti_join(keys, probe._fk == keys._ref).select(*wanted), "dangling")
     sink(
         quarantine.rows(

@@ -194,9 +194,7 @@ def write_table(
     relative = f"{TABLES_DIR}/{table}"
     uri = store.uri(relative)
     options = store.storage_options or None
-    commit = CommitProperties(
-        custom_metadata={"privetl.version": str(version), "privetl.run_id": run_id}
-    )
+    commit = _commit_properties(version, run_id)
     try:
         exists = DeltaTable.is_deltatable(uri, storage_options=options)
         write_deltalake(
@@ -209,9 +207,19 @@ def write_table(
         )
         delta = DeltaTable(uri, storage_options=options)
     except Exception as exc:  # deltalake raises several unrelated types
-        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]  # drop embedded tracebacks
-        raise PublishError(f"writing Delta table {table!r} failed: {first_line}") from exc
+        raise _write_failed(table, exc) from exc
     return snapshot(store, table, delta)
+
+
+def _commit_properties(version: int, run_id: str) -> CommitProperties:
+    """The commit's metadata: which privetl version and run wrote it."""
+    return CommitProperties(custom_metadata={"privetl.version": str(version), "privetl.run_id": run_id})
+
+
+def _write_failed(table: str, exc: BaseException) -> PublishError:
+    """A failed table write, named by its first line (engines embed whole tracebacks)."""
+    first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return PublishError(f"writing Delta table {table!r} failed: {first_line}")
 
 
 @dataclass(frozen=True)
@@ -246,9 +254,7 @@ def commit_engine_table(
         paths = data.write(folder)
         schema = pq.read_schema(paths[0]) if paths else data.schema
         actions = [_add_action(folder, path) for path in paths]
-        commit = CommitProperties(
-            custom_metadata={"privetl.version": str(version), "privetl.run_id": run_id}
-        )
+        commit = _commit_properties(version, run_id)
         uri = str(folder)
         delta_schema = DeltaSchema.from_arrow(schema.remove_metadata())
         if DeltaTable.is_deltatable(uri):
@@ -260,11 +266,8 @@ def commit_engine_table(
                 uri, delta_schema, actions, mode="error", commit_properties=commit
             )
         delta = DeltaTable(uri)
-    except PublishError:
-        raise
     except Exception as exc:  # the engine's or deltalake's own error types
-        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise PublishError(f"writing Delta table {table!r} failed: {first_line}") from exc
+        raise _write_failed(table, exc) from exc
     return snapshot(store, table, delta)
 
 
