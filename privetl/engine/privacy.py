@@ -93,8 +93,17 @@ def enforce_and_measure(backend: Backend, expr: ir.Table, table: Table) -> tuple
     return enforced.table, enforced.report
 
 
-def enforce(backend: Backend, expr: ir.Table, table: Table) -> Enforced:
-    """``enforce_and_measure``, also returning the suppressed records (lazily)."""
+def enforce(backend: Backend, expr: ir.Table, table: Table, *, record: str | None = None) -> Enforced:
+    """``enforce_and_measure``, also returning the suppressed records.
+
+    ``record`` names a column of ``expr`` whose values identify its records uniquely (a
+    cleaned primary key). The suppressed records are then found once and stored by it — at
+    most ``max_suppression`` of the table, with the primary key for the tables that
+    reference this one — and removed by a narrow anti-join on it, instead of every later
+    read of the table recomputing the generalized quasi-identifiers to join them with the
+    small classes (bench, 10M rows: ~0.6 s of the publish). Without it the suppressed
+    records stay a lazy expression.
+    """
     targets = table.privacy
     if targets is None:
         raise ValueError(f"table {table.name!r} declares no privacy targets")
@@ -133,8 +142,15 @@ def enforce(backend: Backend, expr: ir.Table, table: Table) -> Enforced:
     removed: ir.Table | None = None
     if suppressed:
         small = stats.filter(bad).select(*qis)
-        out = expr.anti_join(small, _join_on_qis(expr, small, qis))
         removed = expr.semi_join(small, _join_on_qis(expr, small, qis))
+        if record is not None:
+            key = table.primary_key.column if table.primary_key is not None else record
+            removed = backend.materialize(
+                removed.select(*dict.fromkeys([record, key])), f"privetl_suppressed_{table.name}"
+            )
+            out = expr.anti_join(removed, expr[record] == removed[record])
+        else:
+            out = expr.anti_join(small, _join_on_qis(expr, small, qis))
     else:
         out = expr
     report = _report(backend, kept_classes, expr, targets)

@@ -272,8 +272,8 @@ def _process(
                 continue
             expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report)
 
-            def privacy(candidate: Any, table: Table = table) -> Any:
-                enforced = enforce(backend, candidate, table)
+            def privacy(candidate: Any, record: str | None, table: Table = table) -> Any:
+                enforced = enforce(backend, candidate, table, record=record)
                 report.privacy[table.name] = enforced.report
                 if enforced.suppressed is not None:
                     removed.setdefault(table.name, []).append(enforced.suppressed)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from privetl.engine.backends import Backend
 from privetl.engine.errors import PrivacyTargetNotMet
 from privetl.engine.metadata import Column, PrivacyTargets, Table
-from privetl.engine.privacy import enforce_and_measure, measure
+from privetl.engine.privacy import enforce, enforce_and_measure, measure
 
 _NAMES = itertools.count()
 
@@ -193,3 +193,31 @@ def test_the_ordered_distance_is_the_same_on_spark(duckdb_backend: Backend, spar
         for backend in (duckdb_backend, spark_backend)
     ]
     assert measured == [pytest.approx(0.375)] * 2
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=records, k=st.integers(1, 4), l=st.integers(1, 3))  # noqa: E741
+def test_suppressing_by_record_key_removes_the_same_records(
+    duckdb_backend: Backend, rows: list[dict[str, Any]], k: int, l: int  # noqa: E741
+) -> None:
+    """With a unique record column, suppression stores the suppressed keys and anti-joins on
+    them; the published and the suppressed records are those of suppressing by class."""
+    keyed = [{"rid": i, **r} for i, r in enumerate(rows)]
+    schema = ibis.schema({"rid": "int64", "age": "int64", "zip": "string", "disease": "string"})
+    expr = duckdb_backend.materialize(ibis.memtable(keyed, schema=schema), f"privacy_input_{next(_NAMES)}")
+    table = _table(k=k, l=l, max_suppression=1.0)
+    by_class = enforce(duckdb_backend, expr, table)
+    by_key = enforce(duckdb_backend, expr, table, record="rid")
+
+    def ids(t: Any) -> list[int]:
+        return sorted(r["rid"] for r in duckdb_backend.rows(t.select("rid")))
+
+    assert ids(by_key.table) == ids(by_class.table)
+    assert by_key.table.columns == expr.columns
+    if by_class.suppressed is None:
+        assert by_key.suppressed is None
+    else:
+        assert ids(by_key.suppressed) == ids(by_class.suppressed) == sorted(
+            set(range(len(rows))) - set(ids(by_class.table))
+        )
+    assert by_key.report.to_dict() == by_class.report.to_dict()

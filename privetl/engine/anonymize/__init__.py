@@ -50,14 +50,16 @@ def anonymize_table(
     *,
     key: SeedKey,
     unique_records: bool = False,
-    privacy: Callable[[ir.Table], ir.Table] | None = None,
+    privacy: Callable[[ir.Table, str | None], ir.Table] | None = None,
 ) -> dict[str, ir.Table]:
     """The published table(s) of ``table``: ``{name: expr}``, one entry, or two when anatomized.
 
     ``unique_records``: the caller knows each record's key is unique (a cleaned primary key
     no transformation rewrote), so a shuffle may sort only the shuffled column and join it
-    back, instead of sorting whole records. ``privacy`` enforces the table's privacy targets
-    on a table (see step 3/5 of the module docstring); not applied to an anatomized table.
+    back, instead of sorting whole records. ``privacy(table, record)`` enforces the table's
+    privacy targets on a table (see step 3/5 of the module docstring); ``record`` is the
+    column of unique record keys when ``unique_records``, else None. It is not applied to an
+    anatomized table.
     """
     published = [c for c in table.column_names if c in expr.columns]
     # only what is published (and the record key) goes on: the staging columns would be
@@ -85,9 +87,10 @@ def anonymize_table(
     t = t.drop(*hashes)
     permuted = [c for c in table.columns if isinstance(c.anonymize, Permute) and c.name in t.columns]
     enforce = privacy if table.anatomize is None else None
+    unique = _RECORD if unique_records else None
     private = set(table.privacy.quasi_identifiers) | set(table.privacy.sensitive) if table.privacy else set()
     if enforce is not None and not ({c.name for c in permuted} & private):
-        t, enforce = enforce(t), None
+        t, enforce = enforce(t, unique), None
     for column in permuted:
         assert isinstance(column.anonymize, Permute)
         t = permute(
@@ -98,5 +101,5 @@ def anonymize_table(
             backend, t, table.anatomize, table_name=table.name, key=key, record=t[_RECORD]
         )
     if enforce is not None:
-        t = enforce(t)
+        t = enforce(t, unique)
     return {table.name: t.select(*published)}

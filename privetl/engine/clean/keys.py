@@ -106,6 +106,9 @@ def resolve_primary_key(
         return t.anti_join(conflicting, pk), None
     # the records of a conflicting key after its first one (by _ord)
     dups = t.semi_join(conflicting, pk)
+    if strategy == "source_priority":
+        # read twice below: stored once, narrow (each read would rescan every source)
+        dups = keep(dups.select(pk, ORD, SOURCE_ID, SOURCE_ROW), "duplicates")
     firsts = dups.group_by(pk).aggregate(**{ORD: dups[ORD].min()})
     extra = dups.anti_join(firsts, [pk, ORD])
     if strategy == "source_priority":

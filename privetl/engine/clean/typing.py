@@ -56,10 +56,27 @@ class Typed:
     can_fail: bool = True
 
 
+BLANK_BELOW = "!"
+"""Every string that is empty, or starts or ends with whitespace, has that end sort before
+``"!"``: the whitespace ``strip`` removes is ASCII 0x09-0x0D and 0x20, and both engines
+compare strings bytewise."""
+
+
+def stripped(value: ir.StringValue) -> ir.StringValue:
+    """``value.strip()``, computed only for the values that have whitespace to strip.
+
+    Trimming every value cost ~1-1.5 s per 10M strings on DuckDB, in every query that reads
+    the column; a comparison of each end with ``"!"`` costs a tenth of that, and DuckDB and
+    Spark evaluate a CASE branch only for the rows that take it.
+    """
+    return ibis.ifelse((value < BLANK_BELOW) | (value.right(1) < BLANK_BELOW), value.strip(), value)
+
+
 def is_empty(value: ir.Value) -> ir.BooleanValue:
-    """Null, or for strings empty / whitespace only."""
+    """Null, or for strings empty / whitespace only (``strip`` runs only where the first
+    character lets it be blank: ``AND`` is evaluated lazily, as ``stripped`` explains)."""
     if value.type().is_string():
-        return value.isnull() | (value.strip() == "")
+        return value.isnull() | ((value < BLANK_BELOW) & (value.strip() == ""))
     return value.isnull()
 
 
@@ -76,7 +93,7 @@ def type_column(raw: ir.Value, column_type: ColumnType) -> Typed:
             empty = raw.isnull()
             return Typed(native, empty, ~empty & native.isnull(), can_fail=_may_fail(source, target))
         raw = raw.cast(dt.string)
-    text = raw.cast(dt.string).strip()
+    text = stripped(raw.cast(dt.string))
     empty = raw.isnull() | (text == "")
     value = _parse_text(text, column_type, target)
     return Typed(value, empty, ~empty & value.isnull())

@@ -889,9 +889,10 @@ def _anonymized_privately(backend: Any, permuted: str, *, unique_records: bool) 
 
     seen: list[list[dict[str, Any]]] = []
 
-    def privacy(candidate: Any) -> Any:
+    def privacy(candidate: Any, record: str | None) -> Any:
+        assert (record is not None) == unique_records
         seen.append(backend.rows(candidate.select("id", "zip", "v").order_by("id")))
-        return enforce(backend, candidate, _private_table(permuted)).table
+        return enforce(backend, candidate, _private_table(permuted), record=record).table
 
     out = anonymize_table(
         backend,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from privetl.engine.clean import RuleCount, clean_tables
 from privetl.engine.metadata import ColumnType
 from tests.engine.clean.staged import module, rows, stage
@@ -184,3 +186,38 @@ def test_typed_sources_are_cast_natively_and_only_a_lossy_cast_can_fail(duckdb_b
     # no failure is computed for a cast that cannot fail
     raw = duckdb_backend.read_parquet(staged.paths, name="typed_natively")
     assert [type_column(raw[c], ColumnType(t)).can_fail for c, t in (("small", "integer"), ("big", "integer"), ("ratio", "double"))] == [False, True, False]
+
+
+BLANKS = ["", " ", "\t", "\n \r", "\x0b\x0c", "   \t"]
+NOT_BLANK = [" a", "a ", "\x01", "\x01 ", "!", " !", "\u00a0", "é", "  x  ", "0"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_only_null_empty_and_whitespace_strings_are_empty(engine: str, request, tmp_path: Path) -> None:
+    """The cheap pre-check before ``strip`` must not change which strings are empty."""
+    backend = request.getfixturevalue(f"{engine}_backend")
+    values = BLANKS + NOT_BLANK + [None]
+    mod = module(
+        [{"name": "t", "columns": [
+            {"name": "id", "type": "integer"},
+            {"name": "s", "type": "string", "empty": {"strategy": "fill", "value": "EMPTY"}},
+        ]}]
+    )
+    staged = stage(tmp_path, f"s_{engine}", "t", {"id": [str(i) for i in range(len(values))], "s": values})
+    result = clean_tables(backend, mod, [staged])
+    got = {r["id"]: r["s"] for r in rows(backend, result.tables["t"], order_by=["id"])}
+    assert got == {i: ("EMPTY" if v is None or v in BLANKS else v) for i, v in enumerate(values)}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_text_is_parsed_with_surrounding_whitespace_ignored(engine: str, request, tmp_path: Path) -> None:
+    """Only ASCII whitespace at either end is stripped before parsing, whatever the pre-check."""
+    backend = request.getfixturevalue(f"{engine}_backend")
+    values = ["12", " 12", "12 ", "\t12\n", "\r\n 12 \x0b\x0c", "1 2", "\x0112", "12\x01", "\u00a012", "-7 "]
+    mod = module([{"name": "t", "columns": [{"name": "k", "type": "integer"}, {"name": "n", "type": "integer"}]}])
+    staged = stage(tmp_path, f"w_{engine}", "t", {"k": [str(i) for i in range(len(values))], "n": values})
+    result = clean_tables(backend, mod, [staged])
+    got = {r["k"]: r["n"] for r in rows(backend, result.tables["t"], order_by=["k"])}
+    assert got == {0: 12, 1: 12, 2: 12, 3: 12, 4: 12, 5: None, 6: None, 7: None, 8: None, 9: -7}
+    failed = {r["record_key"] for r in rows(backend, result.quarantine, order_by=["record_key"]) if r["rule"] == "cast"}
+    assert failed == {f"w_{engine}:{i}" for i in (5, 6, 7, 8)}
