@@ -228,7 +228,6 @@ def _process(
     report_dir: Path,
 ) -> None:
     """The stages that run on the backend: clean, transform, anonymize + privacy, publish."""
-    import ibis
 
     from privetl.engine.anonymize import SeedKey, anonymize_table, verify_anatomy
     from privetl.engine.clean import clean_tables
@@ -239,7 +238,12 @@ def _process(
 
     assert report.seed is not None
     with bar.stage("clean"):
-        cleaned = clean_tables(backend, module, staged)
+        # The quarantine is private (raw rejected values): it goes to the report dir, never published.
+        quarantine_path = report_dir / "quarantine.parquet"
+        report_dir.mkdir(parents=True, exist_ok=True)
+        cleaned = clean_tables(
+            backend, module, staged, quarantine_file=quarantine_path, run_id=report.run_id
+        )
         for count in cleaned.counts:
             report.rules.append(
                 RuleTally(
@@ -249,14 +253,8 @@ def _process(
                     rows_affected=int(count.rows_affected),
                 )
             )
-        # The quarantine is private (raw rejected values): it goes to the report dir, never published.
-        quarantine_rows = 0
-        quarantine_path = report_dir / "quarantine.parquet"
-        report_dir.mkdir(parents=True, exist_ok=True)
-        if cleaned.quarantine is not None:
-            expr = cleaned.quarantine.mutate(run_id=ibis.literal(report.run_id, type="string"))
-            quarantine_rows = int(backend.write_parquet(expr, quarantine_path))
-        else:
+        quarantine_rows = sum(int(count.rows_affected) for count in cleaned.counts)
+        if cleaned.quarantine is None:
             _empty_quarantine(quarantine_path)
         report.quarantine = QuarantineInfo(path=str(quarantine_path), rows=quarantine_rows)
 

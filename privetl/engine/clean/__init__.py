@@ -95,8 +95,21 @@ class CleanResult:
     counts: list[RuleCount] = field(default_factory=list)
 
 
-def clean_tables(backend: Backend, module: DataModule, staged: list[Any]) -> CleanResult:
-    """Load, type, merge and clean every table of ``module`` (see the module docstring)."""
+def clean_tables(
+    backend: Backend,
+    module: DataModule,
+    staged: list[Any],
+    *,
+    quarantine_file: Path | None = None,
+    run_id: str | None = None,
+) -> CleanResult:
+    """Load, type, merge and clean every table of ``module`` (see the module docstring).
+
+    With ``quarantine_file`` the quarantine rows (with a ``run_id`` column) are written
+    straight to that Parquet file and the result's quarantine reads it back: computed once,
+    never stored in the engine (bench, 10M rows, 925k rows: ~0.3 s less than storing them
+    and then writing them). Without it the quarantine is an engine table.
+    """
     run = next(_RUNS)
     pieces: list[ir.Table] = []
     cleaned: dict[str, ir.Table] = {}
@@ -109,7 +122,12 @@ def clean_tables(backend: Backend, module: DataModule, staged: list[Any]) -> Cle
         )
     if not pieces:
         return CleanResult(tables=cleaned, quarantine=None, counts=[])
-    q = backend.materialize(ibis.union(*pieces, distinct=False), f"privetl_quarantine_{run}")
+    union = ibis.union(*pieces, distinct=False)
+    if quarantine_file is not None:
+        backend.write_parquet(union.mutate(run_id=ibis.literal(run_id or "", type="string")), quarantine_file)
+        q = backend.read_parquet([quarantine_file], name=f"privetl_quarantine_{run}")
+    else:
+        q = backend.materialize(union, f"privetl_quarantine_{run}")
     tally = q.group_by(["table", "rule", "column"]).aggregate(n=q.count())
     counts = [
         RuleCount(table=r["table"], rule=r["rule"], column=r["column"], rows_affected=int(r["n"]))

@@ -109,8 +109,10 @@ def resolve_primary_key(
     if strategy == "source_priority":
         # read twice below: stored once, narrow (each read would rescan every source)
         dups = keep(dups.select(pk, ORD, SOURCE_ID, SOURCE_ROW), "duplicates")
-    firsts = dups.group_by(pk).aggregate(**{ORD: dups[ORD].min()})
-    extra = dups.anti_join(firsts, [pk, ORD])
+    # a window per key, not min(_ord) joined back: DuckDB groups an integer key of a bounded
+    # range into an array of the whole range (perfect_ht_threshold), which a few conflicting
+    # keys spread over it make slow (bench, 10M rows: 0.43 s -> ~0.1 s)
+    extra = dups.filter(ibis.row_number().over(group_by=dups[pk], order_by=dups[ORD]) > 0)
     if strategy == "source_priority":
         losers = keep(extra.select(pk, ORD, SOURCE_ID, SOURCE_ROW), "losers")
         sink(
