@@ -228,7 +228,6 @@ def _process(
     report_dir: Path,
 ) -> None:
     """The stages that run on the backend: clean, transform, anonymize + privacy, publish."""
-
     from privetl.engine.anonymize import SeedKey, anonymize_table, verify_anatomy
     from privetl.engine.clean import clean_tables
     from privetl.engine.extract import check_unchanged

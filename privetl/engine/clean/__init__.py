@@ -124,7 +124,7 @@ def clean_tables(
         return CleanResult(tables=cleaned, quarantine=None, counts=[])
     union = ibis.union(*pieces, distinct=False)
     if quarantine_file is not None:
-        backend.write_parquet(union.mutate(run_id=ibis.literal(run_id or "", type="string")), quarantine_file)
+        backend.write_parquet(union.mutate(run_id=ibis.literal(run_id, type="string")), quarantine_file)
         q = backend.read_parquet([quarantine_file], name=f"privetl_quarantine_{run}")
     else:
         q = backend.materialize(union, f"privetl_quarantine_{run}")
