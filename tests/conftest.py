@@ -6,7 +6,9 @@ Tests under ``tests/engine`` never touch Django or a database: they are marked
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,3 +23,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if ENGINE_TESTS in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.engine_only)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_log_emptied_between_transactional_tests() -> Iterator[None]:
+    """Let the test runner empty the audit log of the *test* database between tests.
+
+    Transactional tests (``transactional_db``, ``live_server``) end with Django's ``flush``,
+    and the audit log's append-only triggers refuse it, as they refuse every DELETE. This
+    wraps the platform's ``flush`` in this test process only: it lifts the triggers of the
+    database pytest-django created, runs Django's flush, and puts the triggers back in the
+    same transaction. The product has no such switch: ``privetl manage flush`` refuses
+    while the log holds records.
+    """
+    from django.core.management.commands.flush import Command as DjangoFlush
+    from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+    from privetl.audit import triggers
+    from privetl.audit.management.commands import flush
+
+    django_flush = DjangoFlush.handle
+
+    def handle(self: flush.Command, **options: Any) -> None:
+        connection = connections[options.get("database") or DEFAULT_DB_ALIAS]
+        if triggers.TABLE not in connection.introspection.table_names():
+            django_flush(self, **options)
+            return
+        with transaction.atomic(using=connection.alias):
+            triggers.remove(connection)
+            django_flush(self, **options)
+            triggers.install(connection)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flush.Command, "handle", handle)
+        yield

@@ -1,7 +1,7 @@
 """REST door of the Audit Logger (``/api/v1/audit-logs``), mirroring ListAuditLogs / GetAuditLog.
 
 Each view: parse (its own query serializer) → the actor → one selector → its own output
-serializer. Errors are rendered by ``privetl.common.rest.exception_handler``.
+serializer. Errors are rendered by ``privetl.platform.rest.exception_handler``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from privetl.audit import selectors
 from privetl.audit.models import AuditLog, Outcome
-from privetl.common.rest import ErrorSerializer, actor_from
+from privetl.platform.rest import ErrorSerializer, actor_from
 
 TAG = "Audit Logger"
 

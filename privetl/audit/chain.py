@@ -1,11 +1,63 @@
-"""Checking the audit hash chain: shared by ``privetl audit verify`` and the tests."""
+"""The audit hash chain: how a record is hashed, and checking the chain.
+
+``record_hash(hashed_fields(record))`` is the one definition of a record's hash, used by
+the writer (``privetl.audit.services``) and by ``verify_chain`` (``privetl audit verify``).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from privetl.audit.models import GENESIS_HASH, AuditChainHead, AuditLog
-from privetl.common.audit import hashed_fields, record_hash
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON spelling used for storing and hashing: sorted keys, no spaces."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
+
+
+def format_time(value: dt.datetime) -> str:
+    """An aware timestamp as UTC ISO-8601 with microseconds (the hashed spelling)."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def record_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of a record's fields (including ``prev_hash``)."""
+    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+
+
+def hashed_fields(record: AuditLog) -> dict[str, Any]:
+    """The fields of a record that its hash covers, in their hashed spelling."""
+    return {
+        "id": record.id,
+        "sequence": int(record.sequence),
+        "occurred_at": format_time(record.occurred_at),
+        "actor_user_id": record.actor_user_id,
+        "impersonator_user_id": record.impersonator_user_id,
+        "service": record.service,
+        "action": record.action,
+        "target_type": record.target_type,
+        "target_id": record.target_id,
+        "outcome": record.outcome,
+        "address": record.address,
+        "request_id": record.request_id,
+        "before_json": record.before_json,
+        "after_json": record.after_json,
+        "detail": record.detail,
+        "prev_hash": record.prev_hash,
+    }
 
 
 @dataclass(frozen=True)

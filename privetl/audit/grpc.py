@@ -17,7 +17,7 @@ from privetl._gen.etl.audit.logger.V1 import audit_logger_pb2_grpc as pb_grpc
 from privetl.audit import selectors
 from privetl.audit.models import AuditLog
 from privetl.common.context import Actor
-from privetl.common.grpc_door import grpc_door
+from privetl.platform.grpc_door import grpc_door
 
 SERVICE = "audit"
 

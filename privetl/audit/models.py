@@ -1,6 +1,6 @@
 """The audit log: one append-only, hash-chained record per change or refused attempt.
 
-Rows are written only by ``privetl.common.audit`` (inside the transaction of the change
+Rows are written only by ``privetl.audit.services`` (inside the transaction of the change
 they record) and never updated or deleted: database triggers refuse UPDATE, DELETE and
 TRUNCATE (migration ``0002``), and ``privetl audit verify`` walks the hash chain to name
 the first record that was edited, inserted or removed behind the triggers' back.

@@ -1,7 +1,7 @@
 """The database-side guard of the audit log: triggers refusing UPDATE, DELETE, TRUNCATE.
 
-Kept in one place because the migration installs them and the test-only ``flush``
-(``privetl/audit/management/commands/flush.py``) lifts them around a test database wipe.
+Kept in one place because the migration installs them and the test suite lifts them
+around the wipe of its own test database (``tests/conftest.py``).
 On PostgreSQL the application role cannot get around them (dropping a trigger needs the
 table's owner); on SQLite they stop every application bug that would edit history.
 """
@@ -59,7 +59,7 @@ def create_statements(vendor: str) -> list[str]:
 
 
 def drop_statements(vendor: str, *, with_function: bool = False) -> list[str]:
-    """SQL that removes the guard (used by the reverse migration and the test flush)."""
+    """SQL that removes the guard (used by the reverse migration)."""
     if vendor == "postgresql":
         return _POSTGRES_DROP + (_POSTGRES_DROP_FUNCTION if with_function else [])
     if vendor == "sqlite":

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import grpc
+
 
 class PrivetlError(Exception):
-    """Base of every expected failure. ``message`` is shown to the caller as is."""
+    """Base of every expected failure. ``message`` is shown to the caller as is.
+
+    ``identified_user_id`` names the user whose credentials were verified before the
+    refusal (a blocked user, an admin who may not impersonate): the doors name that user in
+    the audit record of the refusal. Empty when nobody was identified.
+    """
 
     code: ClassVar[str] = "INTERNAL"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, identified_user_id: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.identified_user_id = identified_user_id
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message
@@ -74,8 +84,6 @@ HTTP_STATUS: dict[str, int] = {
 """The REST side's status for each code: the single HTTP mapping."""
 
 
-def grpc_status_code(code: str):  # -> grpc.StatusCode
+def grpc_status_code(code: str) -> grpc.StatusCode:
     """The gRPC status for an error code: the single gRPC mapping."""
-    import grpc
-
     return getattr(grpc.StatusCode, code, grpc.StatusCode.INTERNAL)

@@ -102,13 +102,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "privetl.common",
+    "privetl.platform",
     "privetl.audit",
     "privetl.users",
 ]
 
 MIDDLEWARE = [
-    "privetl.common.metrics.PrometheusMiddleware",
+    "privetl.platform.metrics.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,9 +191,9 @@ else:
 # --- REST -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["privetl.common.rest.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["privetl.platform.rest.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "EXCEPTION_HANDLER": "privetl.common.rest.exception_handler",
+    "EXCEPTION_HANDLER": "privetl.platform.rest.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,

@@ -14,7 +14,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from privetl.common import views
+from privetl.platform import views
 
 PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 """The API description is public: it documents the contract, not anybody's data."""

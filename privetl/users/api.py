@@ -18,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from privetl.common.rest import ErrorSerializer, actor_from
+from privetl.common.errors import InvalidArgument
+from privetl.platform.rest import ErrorSerializer, actor_from
 from privetl.users import selectors, services
 from privetl.users.models import AccessRequest, AccessType, LoginEvent, Role, User
 
@@ -605,8 +606,6 @@ def _parse(serializer_class: type[serializers.Serializer], request: Request) -> 
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
-    from privetl.common.errors import InvalidArgument
-
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
@@ -617,8 +616,6 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 
 def _bool_param(request: Request, name: str, default: bool) -> bool:
-    from privetl.common.errors import InvalidArgument
-
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default

@@ -22,7 +22,7 @@ from privetl._gen.etl.user.manager.V1 import user_manager_pb2 as pb
 from privetl._gen.etl.user.manager.V1 import user_manager_pb2_grpc as pb_grpc
 from privetl.common.context import Actor
 from privetl.common.errors import InvalidArgument
-from privetl.common.grpc_door import grpc_door
+from privetl.platform.grpc_door import grpc_door
 from privetl.users import selectors, services
 from privetl.users.models import AccessRequest, LoginEvent, User
 

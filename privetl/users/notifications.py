@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from privetl.users.models import AccessRequest, Role, User
+from privetl.users.selectors import module_owner_ids
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,6 @@ def _describe(request: AccessRequest) -> str:
 
 def request_filed(*, access_request_id: str) -> None:
     """Tell the module's owners (or, while it has none, the admins) that a request awaits them."""
-    from privetl.users.selectors import module_owner_ids
-
     request = AccessRequest.objects.select_related("user").filter(pk=access_request_id).first()
     if request is None:
         return

@@ -22,7 +22,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from privetl.common.audit import audit_record
+from privetl.audit.services import audit_record
 from privetl.common.context import SYSTEM, Actor
 from privetl.common.errors import (
     AlreadyExists,

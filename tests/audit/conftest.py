@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
-from privetl.common.audit import audit_record
+from privetl.audit.services import audit_record
 from privetl.common.context import Actor
 
 

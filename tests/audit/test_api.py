@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from privetl.audit import selectors
 from privetl.audit.models import AuditLog
-from privetl.common.auth import token_issue
 from privetl.common.errors import InvalidArgument, NotFound
+from privetl.platform.auth import token_issue
 from tests.audit.conftest import actor_for, write
 
 ROOT = actor_for("root", "ADMIN")

@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from privetl.audit import triggers
-from privetl.audit.chain import verify_chain
+from privetl.audit.chain import hashed_fields, record_hash, verify_chain
 from privetl.audit.models import GENESIS_HASH, AuditLog
-from privetl.common.audit import audit_denied, audit_record, hashed_fields, record_hash
+from privetl.audit.services import audit_denied, audit_record
 from privetl.common.context import Actor
 from tests.audit.conftest import actor_for, write
 

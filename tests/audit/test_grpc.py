@@ -12,8 +12,8 @@ import pytest
 from privetl._gen.etl.audit.logger.V1 import audit_logger_pb2 as pb
 from privetl._gen.etl.audit.logger.V1 import audit_logger_pb2_grpc as pb_grpc
 from privetl.audit.models import AuditLog
-from privetl.common.auth import token_issue
-from privetl.common.grpc_server import bound_port, build_server
+from privetl.platform.auth import token_issue
+from privetl.platform.grpc_server import build_server
 from tests.audit.conftest import actor_for, write
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,7 +31,7 @@ def stub(settings) -> Iterator[object]:
     server = build_server(port=0, max_workers=4, host="127.0.0.1")
     server.start()
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{bound_port(server)}") as channel:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             yield pb_grpc.AuditLoggerStub(channel)
     finally:
         server.stop(grace=None).wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from privetl.common.grpc_server import bound_port, build_server
+from privetl.platform.grpc_server import build_server
 
 
 @contextmanager
@@ -14,6 +14,6 @@ def running_server() -> Iterator[int]:
     server = build_server(port=0, host="127.0.0.1", max_workers=8)
     server.start()
     try:
-        yield bound_port(server)
+        yield server.port
     finally:
         server.stop(grace=None).wait(5)

@@ -9,7 +9,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from privetl.common.auth import token_issue
+from privetl.platform.auth import token_issue
 from privetl.users import services
 from privetl.users.models import AccessRequest, User
 from tests.users.audit_helpers import audit_entries

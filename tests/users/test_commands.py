@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from privetl.common.auth import authenticate_bearer
+from privetl.platform.auth import authenticate_bearer
 from privetl.users import selectors, services
 from privetl.users.models import User
 from tests.users.audit_helpers import audit_entries

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -23,11 +22,11 @@ from grpc_tools import protoc
 
 from tests.users.serve_helpers import Served, serve
 
-GIVEN_CONTRACT = Path("/work/shared/spec/contracts/user_manager.proto")
-if not GIVEN_CONTRACT.exists():  # the repository keeps no copy; look next to the checkout too
-    GIVEN_CONTRACT = (
-        Path(__file__).resolve().parents[3] / "shared/spec/contracts/user_manager.proto"
-    )
+# The repository's copy of the given contract, with only its compile defect fixed (the
+# message renamed to ApproveAccessRequestRequest; rpc name and field numbers unchanged).
+GIVEN_CONTRACT = (
+    Path(__file__).resolve().parents[1] / "contracts/given/etl/user/manager/V1/user_manager.proto"
+)
 
 pytestmark = pytest.mark.slow
 
@@ -98,15 +97,11 @@ CLIENT = textwrap.dedent(
 
 
 def _generate_old_client(directory: Path) -> None:
-    """Copy the given contract, fix defect 1 (rename the message, not the rpc), run protoc."""
-    original = GIVEN_CONTRACT.read_text()
-    text = original
-    text = text.replace(
-        "rpc ApproveAccessRequest(ApproveAccessRequest)",
-        "rpc ApproveAccessRequest(ApproveAccessRequestMsg)",
+    """Copy the given contract (defect 1 already fixed in the copy) and run protoc on it."""
+    text = GIVEN_CONTRACT.read_text()
+    assert "rpc ApproveAccessRequest(ApproveAccessRequestRequest)" in text, (
+        "the given contract changed shape"
     )
-    text = re.sub(r"message ApproveAccessRequest\s*\{", "message ApproveAccessRequestMsg {", text)
-    assert text.count("ApproveAccessRequestMsg") == 2, "the given contract changed shape"
     (directory / "user_manager.proto").write_text(text)
     include = str(Path(grpc_tools.__file__).parent / "_proto")
     rc = protoc.main(
@@ -121,7 +116,7 @@ def _generate_old_client(directory: Path) -> None:
     )
     assert rc == 0, "protoc could not compile the given contract with defect 1 fixed"
     (directory / "client.py").write_text(
-        CLIENT.replace("pb.ApproveAccessRequest(", "pb.ApproveAccessRequestMsg(")
+        CLIENT.replace("pb.ApproveAccessRequest(", "pb.ApproveAccessRequestRequest(")
     )
 
 

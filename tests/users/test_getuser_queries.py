@@ -14,8 +14,8 @@ import pytest
 from django.test import Client
 
 from privetl._gen.etl.user.manager.V1 import user_manager_pb2 as pb
-from privetl.common import auth
-from privetl.common.auth import token_issue
+from privetl.platform import auth
+from privetl.platform.auth import token_issue
 from privetl.users import services
 from privetl.users.grpc import UserManagerServicer
 from tests.users.conftest import actor_for

@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from privetl._gen.etl.user.manager.V1 import user_manager_pb2 as pb
 from privetl._gen.etl.user.manager.V1 import user_manager_pb2_grpc as pb_grpc
-from privetl.common.auth import token_issue
+from privetl.platform.auth import token_issue
 from privetl.users import services
 from privetl.users.models import AccessRequest, User
 from tests.users.audit_helpers import audit_entries

@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from privetl.common.auth import token_issue
 from privetl.common.errors import PrivetlError
+from privetl.platform.auth import token_issue
 from privetl.users.selectors import user_get_for_auth
 
 

@@ -39,9 +39,12 @@ from typing import Any
 import jwt
 import requests
 from django.conf import settings
+from django.db import transaction
 
 from privetl.common.context import Actor
 from privetl.common.errors import NotFound, PermissionDenied, Unauthenticated
+from privetl.users.selectors import user_get_for_auth
+from privetl.users.services import login_record, user_provision_from_claims
 
 logger = logging.getLogger(__name__)
 
@@ -303,10 +306,6 @@ def _login_record(
         return
     if not SEEN_TOKENS.first_time(_fingerprint(token, claims, "ok" if success else reason)):
         return
-    from django.db import transaction
-
-    from privetl.users.services import login_record
-
     try:
         with transaction.atomic():
             login_record(
@@ -402,8 +401,6 @@ def _decode_with_any(token: str, *, keys: list[Any], issuer: str, audience: str)
 
 
 def _subject(user_id: str) -> Any:
-    from privetl.users.selectors import user_get_for_auth
-
     try:
         return user_get_for_auth(user_id)
     except NotFound:
@@ -522,19 +519,19 @@ def authenticate_bearer(
             door=door,
         )
     except (Unauthenticated, PermissionDenied) as exc:
-        # The token was genuine: the doors name this user in the audit of the refusal.
-        exc.identified_user_id = token_impersonator or user_id  # type: ignore[attr-defined]
+        identified = token_impersonator or user_id
         _login_record(
             token=token,
             claims=claims,
-            user_id=token_impersonator or user_id,
+            user_id=identified,
             issuer=issuer,
             address=address,
             door=door,
             success=False,
             reason=exc.message[:200],
         )
-        raise
+        # The token was genuine: the doors name this user in the audit of the refusal.
+        raise type(exc)(exc.message, field=exc.field, identified_user_id=identified) from None
     _login_record(
         token=token,
         claims=claims,
@@ -549,8 +546,6 @@ def authenticate_bearer(
 
 def _provisioned_user(*, issuer: str, claims: dict[str, Any]) -> str:
     """The platform user of an SSO identity, created on its first valid login."""
-    from privetl.users.services import user_provision_from_claims
-
     return user_provision_from_claims(issuer=issuer, subject=str(claims["sub"]), claims=claims)
 
 

@@ -3,4 +3,4 @@ so ``privetl grpc`` / ``privetl serve`` can be exercised independently of the co
 
 from privetl.config.settings import *  # noqa: F403
 
-GRPC_SERVICERS = ["tests.common.grpc_probe.register"]
+GRPC_SERVICERS = ["tests.platform.grpc_probe.register"]

@@ -16,12 +16,12 @@ from django.conf import settings as django_settings
 from django.db import transaction
 
 from privetl.audit.models import AuditLog
-from privetl.common.audit import audit_record
-from privetl.common.auth import authenticate_bearer, token_issue
+from privetl.audit.services import audit_record
 from privetl.common.context import Actor
 from privetl.common.errors import PermissionDenied, Unauthenticated
+from privetl.platform.auth import authenticate_bearer, token_issue
 from privetl.users.models import LoginEvent
-from tests.common.conftest import OidcProvider
+from tests.platform.conftest import OidcProvider
 
 
 def authenticate(header: str | None, *, act_as: str | None = None, door: str = "rest") -> Actor:

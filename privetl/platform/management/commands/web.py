@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from privetl.common.servers import default_host, gunicorn_argv, gunicorn_environment
+from privetl.platform.servers import default_host, gunicorn_argv, gunicorn_environment
 
 
 class Command(BaseCommand):

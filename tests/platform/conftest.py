@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from privetl.common import auth
 from privetl.common.context import Actor
+from privetl.platform import auth
 
 CLIENT_ID = "privetl"
 REDIRECT_URI = "http://127.0.0.1:9/callback"

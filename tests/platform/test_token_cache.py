@@ -8,9 +8,9 @@ import jwt
 import pytest
 from django.conf import settings as django_settings
 
-from privetl.common import auth
-from privetl.common.auth import authenticate_bearer, token_issue
 from privetl.common.errors import Unauthenticated
+from privetl.platform import auth
+from privetl.platform.auth import authenticate_bearer, token_issue
 
 
 @pytest.fixture(autouse=True)

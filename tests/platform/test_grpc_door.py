@@ -14,19 +14,19 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from prometheus_client import REGISTRY
 
 from privetl.audit.models import AuditLog
-from privetl.common.auth import token_issue
-from privetl.common.grpc_server import bound_port, build_server
-from tests.common import grpc_probe
+from privetl.platform.auth import token_issue
+from privetl.platform.grpc_server import build_server
+from tests.platform import grpc_probe
 
 
 @pytest.fixture
 def channel(settings, users) -> Iterator[grpc.Channel]:
     """A channel to a real server (probe service only) on a free loopback port."""
-    settings.GRPC_SERVICERS = ["tests.common.grpc_probe.register"]
+    settings.GRPC_SERVICERS = ["tests.platform.grpc_probe.register"]
     server = build_server(port=0, max_workers=4, host="127.0.0.1")
     server.start()
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{bound_port(server)}") as ch:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
             yield ch
     finally:
         server.stop(grace=None).wait()
@@ -158,7 +158,7 @@ def test_calls_are_counted_per_service_method_and_code(channel) -> None:
 
 
 def test_a_missing_servicer_fails_loudly(settings) -> None:
-    settings.GRPC_SERVICERS = ["tests.common.grpc_probe.register", "privetl.nowhere.grpc.register"]
+    settings.GRPC_SERVICERS = ["tests.platform.grpc_probe.register", "privetl.nowhere.grpc.register"]
     with pytest.raises(RuntimeError, match="privetl.nowhere.grpc.register"):
         build_server(port=0, host="127.0.0.1")
 
@@ -167,7 +167,7 @@ def test_every_configured_service_is_served_with_health_and_reflection(db) -> No
     server = build_server(port=0, max_workers=2, host="127.0.0.1")
     server.start()
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{bound_port(server)}") as channel:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = reflection_pb2_grpc.ServerReflectionStub(channel)
             request = reflection_pb2.ServerReflectionRequest(list_services="")
             answer = next(iter(stub.ServerReflectionInfo(iter([request]), timeout=5)))

@@ -8,6 +8,7 @@ Besides the services it serves ``grpc.health.v1.Health`` (SERVING for each servi
 from __future__ import annotations
 
 from concurrent import futures
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -47,11 +48,38 @@ class _RecordingServer:
         return getattr(self._server, name)
 
 
-def build_server(*, port: int, max_workers: int | None = None, host: str = "[::]") -> grpc.Server:
+@dataclass(frozen=True)
+class PlatformServer:
+    """A built gRPC server with what was decided while building it.
+
+    The port actually bound (``port=0`` asks for a free one) and the application services
+    registered are kept beside the server, not patched onto the foreign ``grpc.Server``.
+    """
+
+    server: grpc.Server
+    port: int
+    services: tuple[str, ...]
+
+    def start(self) -> None:
+        """Start serving (the server is built stopped)."""
+        self.server.start()
+
+    def stop(self, grace: float | None) -> Any:
+        """Stop serving; in-flight calls get ``grace`` seconds (see ``grpc.Server.stop``)."""
+        return self.server.stop(grace)
+
+    def wait_for_termination(self, timeout: float | None = None) -> bool:
+        """Block until the server stops (or ``timeout`` passes)."""
+        return bool(self.server.wait_for_termination(timeout))
+
+
+def build_server(
+    *, port: int, max_workers: int | None = None, host: str = "[::]"
+) -> PlatformServer:
     """A gRPC server with every configured servicer, health and reflection, bound to ``port``.
 
-    The server is not started. ``port=0`` binds a free port; read it back with
-    ``bound_port(server)``. A servicer path in ``settings.GRPC_SERVICERS`` that cannot be
+    The server is not started. ``port=0`` binds a free port; read it back from
+    ``PlatformServer.port``. A servicer path in ``settings.GRPC_SERVICERS`` that cannot be
     imported is an error: a deployment must never start with a service silently missing.
     """
     workers = max_workers or settings.GRPC_MAX_WORKERS
@@ -86,16 +114,4 @@ def build_server(*, port: int, max_workers: int | None = None, host: str = "[::]
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise RuntimeError(f"cannot listen for gRPC on {host}:{port} (port in use?)")
-    server._privetl_port = bound  # type: ignore[attr-defined]
-    server._privetl_services = services  # type: ignore[attr-defined]
-    return server
-
-
-def bound_port(server: grpc.Server) -> int:
-    """The port ``build_server`` bound (useful with ``port=0``)."""
-    return int(server._privetl_port)  # type: ignore[attr-defined]
-
-
-def service_names(server: grpc.Server) -> list[str]:
-    """The application services registered on a server built by ``build_server``."""
-    return list(server._privetl_services)  # type: ignore[attr-defined]
+    return PlatformServer(server=server, port=bound, services=tuple(services))

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from prometheus_client import start_http_server
 
-from privetl.common.grpc_server import bound_port, build_server, service_names
-from privetl.common.servers import default_host
+from privetl.platform.grpc_server import build_server
+from privetl.platform.servers import default_host
 
 
 class Command(BaseCommand):
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             start_http_server(options["metrics_port"], addr=host)
             self.stdout.write(f"gRPC metrics on http://{host}:{options['metrics_port']}/metrics")
         self.stdout.write(
-            f"gRPC on {host}:{bound_port(server)} ({', '.join(service_names(server)) or 'no services'})"
+            f"gRPC on {host}:{server.port} ({', '.join(server.services) or 'no services'})"
         )
         self.stdout.flush()
         stop.wait()

@@ -13,7 +13,7 @@ from google.protobuf.wrappers_pb2 import StringValue
 
 from privetl.common.context import Actor
 from privetl.common.errors import NotFound, PermissionDenied
-from privetl.common.grpc_door import grpc_door
+from privetl.platform.grpc_door import grpc_door
 
 SERVICE_NAME = "privetl.test.Probe"
 METHOD = f"/{SERVICE_NAME}/Call"

@@ -28,10 +28,11 @@ import grpc
 from django.db import close_old_connections
 from prometheus_client import Counter, Histogram
 
-from privetl.common.audit import audit_denied, redacted_traceback
-from privetl.common.auth import authenticate_bearer
+from privetl.audit.services import audit_denied
 from privetl.common.context import Actor, new_request_id
 from privetl.common.errors import PrivetlError, grpc_status_code
+from privetl.common.redaction import redacted_traceback
+from privetl.platform.auth import authenticate_bearer
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def grpc_door(
                         audit_denied(
                             actor=actor
                             or Actor(
-                                user_id=getattr(exc, "identified_user_id", ""),
+                                user_id=exc.identified_user_id,
                                 address=peer_address(context),
                                 request_id=request_id,
                                 door="grpc",

@@ -8,7 +8,7 @@ import requests
 from rest_framework.test import APIClient
 
 from privetl.audit.models import AuditLog
-from privetl.common.auth import token_issue
+from privetl.platform.auth import token_issue
 
 AUDIT_URL = "/api/v1/audit-logs"
 
@@ -180,7 +180,7 @@ def test_unexpected_error_is_500_with_a_request_id_and_no_secret(db, caplog) -> 
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
 
-    from privetl.common.rest import exception_handler
+    from privetl.platform.rest import exception_handler
 
     request = Request(APIRequestFactory().get("/x", HTTP_X_REQUEST_ID="rq-500"))
     response = exception_handler(RuntimeError("dsn password=hunter2 broke"), {"request": request})

@@ -22,8 +22,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from prometheus_client import start_http_server
 
-from privetl.common.grpc_server import bound_port, build_server, service_names
-from privetl.common.servers import default_host, gunicorn_argv, gunicorn_environment
+from privetl.platform.grpc_server import build_server
+from privetl.platform.servers import default_host, gunicorn_argv, gunicorn_environment
 
 
 class Command(BaseCommand):
@@ -64,7 +64,7 @@ class Command(BaseCommand):
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
         self.stdout.write(f"HTTP API  http://{shown}:{options['http_port']}/api/docs/")
         self.stdout.write(
-            f"gRPC      {shown}:{bound_port(server)} ({', '.join(service_names(server))})"
+            f"gRPC      {shown}:{server.port} ({', '.join(server.services)})"
         )
         self.stdout.flush()
         while not stop.wait(0.5):

@@ -19,10 +19,11 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from privetl.common.audit import audit_denied, redacted_traceback
-from privetl.common.auth import authenticate_bearer
+from privetl.audit.services import audit_denied
 from privetl.common.context import Actor, new_request_id
-from privetl.common.errors import HTTP_STATUS, PrivetlError
+from privetl.common.errors import HTTP_STATUS, PrivetlError, Unauthenticated
+from privetl.common.redaction import redacted_traceback
+from privetl.platform.auth import authenticate_bearer
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,6 @@ def actor_from(request: Request) -> Actor:
     user = getattr(request, "user", None)
     actor = getattr(user, "actor", None)
     if not isinstance(actor, Actor):
-        from privetl.common.errors import Unauthenticated
-
         raise Unauthenticated(NO_CREDENTIALS)
     return actor
 
@@ -224,7 +223,7 @@ def _anonymous(request: Any, exc: Exception) -> Actor | None:
         return None
     meta = getattr(request, "META", {})
     return Actor(
-        user_id=str(getattr(exc, "identified_user_id", "")),
+        user_id=exc.identified_user_id if isinstance(exc, PrivetlError) else "",
         address=meta.get("REMOTE_ADDR") or None,
         request_id=request_id_of(getattr(request, "_request", request)),
         door="rest",
@@ -234,7 +233,7 @@ def _anonymous(request: Any, exc: Exception) -> Actor | None:
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Describes ``BearerTokenAuthentication`` in the OpenAPI schema (Swagger's Authorize)."""
 
-    target_class = "privetl.common.rest.BearerTokenAuthentication"
+    target_class = "privetl.platform.rest.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -20,7 +20,7 @@ import pytest
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.common import grpc_probe
+from tests.platform import grpc_probe
 
 REPO = Path(__file__).resolve().parents[2]
 PRIVETL = [sys.executable, "-m", "privetl.cli"]
@@ -42,7 +42,7 @@ def environment(tmp_path: Path) -> dict[str, str]:
         {
             "PRIVETL_MODE": "embedded",
             "PRIVETL_VAR_DIR": str(tmp_path / "var"),
-            "DJANGO_SETTINGS_MODULE": "tests.common.probe_settings",
+            "DJANGO_SETTINGS_MODULE": "tests.platform.probe_settings",
             "PRIVETL_WEB_WORKERS": "1",
         }
     )
