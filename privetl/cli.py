@@ -136,7 +136,7 @@ def cli(ctx: click.Context) -> None:
 
 
 @click.command("help", context_settings={"ignore_unknown_options": True})
-@click.argument("words", nargs=-1, type=click.UNPROCESSED)
+@click.argument("words", nargs=-1, type=click.UNPROCESSED, metavar="[COMMAND [WORD]...]")
 @click.pass_context
 def help_command(ctx: click.Context, words: tuple[str, ...]) -> Any:
     """Show a command's help (the same as COMMAND --help), or this list."""
