@@ -43,7 +43,7 @@ check-gen: setup
 lint: setup
 	$(RUN) ruff check .
 	$(RUN) lint-imports
-	$(RUN) privetl makemigrations --check --dry-run
+	$(RUN) privetl manage makemigrations --check --dry-run
 
 test-sqlite: setup
 	$(RUN) pytest -p no:cacheprovider

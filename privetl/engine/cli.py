@@ -135,11 +135,11 @@ def validate(module: Path) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line on ``argv`` (without the program name); return the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+def invoke(command: click.Command, args: list[str]) -> int:
+    """Run ``command`` (this group, or the ``privetl`` group that includes its commands) on
+    ``args`` as the program ``privetl``; return the exit code of the table above."""
     try:
-        result = cli.main(args=args, prog_name="privetl", standalone_mode=False)
+        result = command.main(args=args, prog_name="privetl", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -149,3 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return EXIT_FAILED
     return int(result) if isinstance(result, int) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (without the program name); return the exit code."""
+    return invoke(cli, list(sys.argv[1:] if argv is None else argv))

@@ -149,7 +149,7 @@ def test_serve_runs_http_and_grpc_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stderr
     assert "chain intact: 2 records" in verified.stdout
     # outside a test database, flush cannot erase history either
-    flushed = run(env, "flush", "--no-input")
+    flushed = run(env, "manage", "flush", "--no-input")
     assert flushed.returncode != 0
     assert "append-only" in flushed.stderr
     assert "chain intact: 2 records" in run(env, "audit", "verify").stdout
