@@ -2,26 +2,23 @@
 
 Admins see every record. Anyone else sees the records where they are the actor or the
 impersonator, and nothing else: a record outside the caller's scope is NOT_FOUND, so
-its existence is not revealed. Lists are newest first, paged by opaque signed tokens
-(keyset pagination on ``sequence``: stable while new records keep arriving).
+its existence is not revealed. Lists are newest first, paged by the platform's one scheme
+(``privetl.common.paging``: a signed keyset cursor on ``sequence``, stable while new records
+keep arriving).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
-from django.core import signing
 from django.db.models import Q, QuerySet
 
 from privetl.audit.models import AuditLog
 from privetl.common.context import Actor
 from privetl.common.errors import InvalidArgument, NotFound
+from privetl.common.paging import Page, keyset_page, scope_of
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
-_PAGE_SALT = "privetl.audit.page"
 FILTER_MAX_LENGTH = 255
 
 
@@ -37,28 +34,22 @@ class AuditLogFilters:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
 
-    def fingerprint(self) -> str:
+    def scope(self) -> str:
         """Ties a page token to the filters it was made for."""
-        text = "|".join(
-            [
-                self.actor_user_id,
-                self.action,
-                self.service,
-                self.target_type,
-                self.target_id,
-                self.since.isoformat() if self.since else "",
-                self.until.isoformat() if self.until else "",
-            ]
+        return scope_of(
+            "audit_logs",
+            self.actor_user_id,
+            self.action,
+            self.service,
+            self.target_type,
+            self.target_id,
+            self.since,
+            self.until,
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class AuditLogPage:
-    """One page of records and the token of the next one ("" on the last page)."""
-
-    items: list[AuditLog]
-    next_page_token: str
+AuditLogPage = Page[AuditLog]
+"""One page of records and the token of the next one ("" on the last page)."""
 
 
 def _visible_to(actor: Actor) -> QuerySet[AuditLog]:
@@ -67,18 +58,6 @@ def _visible_to(actor: Actor) -> QuerySet[AuditLog]:
     if actor.is_admin:
         return records
     return records.filter(Q(actor_user_id=actor.user_id) | Q(impersonator_user_id=actor.user_id))
-
-
-def _page_size(page_size: int | None) -> int:
-    if page_size is None or page_size == 0:
-        return DEFAULT_PAGE_SIZE
-    if page_size < 1 or page_size > MAX_PAGE_SIZE:
-        raise InvalidArgument(
-            f"page_size must be between 1 and {MAX_PAGE_SIZE} (or 0 for {DEFAULT_PAGE_SIZE}), "
-            f"not {page_size}",
-            field="page_size",
-        )
-    return page_size
 
 
 def _check_filters(filters: AuditLogFilters) -> None:
@@ -95,25 +74,6 @@ def _check_filters(filters: AuditLogFilters) -> None:
         raise InvalidArgument("since is after until: nothing could match", field="since")
 
 
-def _after_sequence(page_token: str, filters: AuditLogFilters) -> int | None:
-    if not page_token:
-        return None
-    try:
-        data = signing.loads(page_token, salt=_PAGE_SALT)
-        last, fingerprint = int(data["s"]), str(data["f"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise InvalidArgument(
-            "page_token is not one this service issued; start again without it",
-            field="page_token",
-        ) from None
-    if fingerprint != filters.fingerprint():
-        raise InvalidArgument(
-            "page_token belongs to a listing with other filters; start again without it",
-            field="page_token",
-        )
-    return last
-
-
 def audit_log_list(
     *,
     actor: Actor,
@@ -124,8 +84,6 @@ def audit_log_list(
     """ListAuditLogs: the caller's visible records matching ``filters``, newest first."""
     filters = filters or AuditLogFilters()
     _check_filters(filters)
-    size = _page_size(page_size)
-    after = _after_sequence(page_token, filters)
     records = _visible_to(actor)
     exact = {
         "actor_user_id": filters.actor_user_id,
@@ -139,16 +97,13 @@ def audit_log_list(
         records = records.filter(occurred_at__gte=filters.since)
     if filters.until is not None:
         records = records.filter(occurred_at__lt=filters.until)
-    if after is not None:
-        records = records.filter(sequence__lt=after)
-    items = list(records.order_by("-sequence")[: size + 1])
-    next_token = ""
-    if len(items) > size:
-        items = items[:size]
-        next_token = signing.dumps(
-            {"s": items[-1].sequence, "f": filters.fingerprint()}, salt=_PAGE_SALT, compress=True
-        )
-    return AuditLogPage(items=items, next_page_token=next_token)
+    return keyset_page(
+        records,
+        order=("-sequence",),
+        scope=filters.scope(),
+        page_size=page_size,
+        page_token=page_token,
+    )
 
 
 def audit_log_get(*, actor: Actor, id: str) -> AuditLog:
