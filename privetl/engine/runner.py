@@ -89,9 +89,10 @@ def run_module(
     (``quarantine.parquet``, private: it holds the rejected raw values) go to ``report_dir``,
     by default ``var/runs/<run id>``. ``progress`` None shows a progress bar on a terminal.
 
-    An ``EngineError`` (bad document, failed source, unmet privacy target, failed publish)
-    is reported as a failed run; nothing is published. Any other exception is a bug: the
-    report is written as failed and the exception propagates.
+    An ``EngineError`` (bad document, failed source, the engine out of its memory bound,
+    unmet privacy target, failed publish) is reported as a failed run; nothing is
+    published. Any other exception is a bug: the report is written as failed and the
+    exception propagates.
     """
     path = Path(path).resolve()
     run_id = new_run_id()
@@ -119,16 +120,9 @@ def run_module(
                 work=Path(work),
                 memory_limit=memory_limit,
             )
-        except EngineError as exc:
+        except EngineError as exc:  # incl. EngineOutOfMemory, raised by the backend with its bound
             finish(report, error=exc)
-        except MemoryError as exc:
-            finish(report, error=_out_of_memory(exc, memory_limit))
         except BaseException as exc:
-            if type(exc).__name__ == "OutOfMemoryException":  # duckdb's, not a MemoryError
-                finish(report, error=_out_of_memory(exc, memory_limit))
-                report.timings = dict(bar.timings)
-                report.write(report_dir / "report.json")
-                return report
             finish(report, error=exc)
             report.timings = dict(bar.timings)
             report.write(report_dir / "report.json")
@@ -318,18 +312,6 @@ def _process(
             metadata=published.metadata_location,
             tables=dict(published.tables),
         )
-
-
-def _out_of_memory(exc: BaseException, memory_limit: str | None) -> EngineError:
-    """The engine ran out of its memory bound: a failed run with what to do about it."""
-    from privetl.engine.backends.duckdb import DEFAULT_MEMORY_LIMIT
-
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return EngineError(
-        f"the engine ran out of memory (limit {memory_limit or DEFAULT_MEMORY_LIMIT}): {first}. "
-        "Give it more with --memory-limit, or fewer threads; it spills to the work directory "
-        f"({WORK_DIR_ENV}), which needs free disk space"
-    )
 
 
 def _reader(backend: Any, expr: Any) -> Any:
