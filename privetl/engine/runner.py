@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from privetl.engine.errors import EngineError, MetadataError
+from privetl.engine.errors import EngineError
 from privetl.engine.metadata import (
     DataModule,
     DestinationSpec,
@@ -48,6 +48,7 @@ from privetl.engine.report import (
     SourceCount,
     finish,
 )
+from privetl.engine.validate import load_document
 
 SECRET_ENV = "PRIVETL_ANONYMIZATION_SECRET"  # noqa: S105 - the variable's name, not a secret
 WORK_DIR_ENV = "PRIVETL_WORK_DIR"
@@ -148,14 +149,8 @@ def _run(
     memory_limit: str | None,
 ) -> None:
     """The stages, in order; fills ``report`` as it goes."""
-    from privetl.engine.jsonld import load_document
-    from privetl.engine.validate import validate_document
-
     with bar.stage("load"):
-        doc, module = load_document(path)
-        problems = validate_document(doc)
-        if problems:
-            raise MetadataError(problems)
+        doc, module = load_document(path)  # checked once, in full; MetadataError lists every mistake
         report.module_id = module.id
         report.seed = module.seed if seed is None else seed
         key_secret, source = resolve_secret(secret)
