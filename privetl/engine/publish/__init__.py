@@ -224,7 +224,6 @@ def _publish_directory(
             snapshots.append(
                 delta.write_table(store, name, _open(data), version=version, run_id=run_id)
             )
-    delta.pause_for_tests()
     if before_visible is not None:
         before_visible()
 
@@ -378,7 +377,6 @@ def _publish_postgres(
         return document
 
     def before_commit() -> None:
-        delta.pause_for_tests()
         if before_visible is not None:
             before_visible()
 

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -36,9 +35,6 @@ from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from privetl.engine.errors import PublishError
-
-PAUSE_ENV = "PRIVETL_TEST_PUBLISH_PAUSE_SECONDS"
-"""Test hook: seconds to sleep between the data commit and the metadata (kill tests)."""
 
 TABLES_DIR = "tables"
 VERSIONS_DIR = "versions"
@@ -358,10 +354,3 @@ def read_snapshot(
         storage_options=dict(storage_options or {}) or None,
     )
     return delta.to_pyarrow_table()
-
-
-def pause_for_tests() -> None:
-    """Sleep when the test hook asks for it: the kill test SIGKILLs the run in this window."""
-    seconds = os.environ.get(PAUSE_ENV)
-    if seconds:
-        time.sleep(float(seconds))
