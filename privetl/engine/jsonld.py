@@ -265,8 +265,10 @@ def _reference(value: Any) -> str | None:
     """The @id of a Croissant reference ``{"@id": ...}`` (or a one-element list of it)."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    if isinstance(value, dict) and isinstance(value.get("@id"), str) and set(value) == {"@id"}:
-        return value["@id"]
+    if isinstance(value, dict) and set(value) == {"@id"}:
+        identifier = value["@id"]
+        if isinstance(identifier, str):
+            return identifier
     return None
 
 
@@ -499,18 +501,18 @@ def _read_field(
         refs = references if isinstance(references, list) and len(references) > 1 else [references]
         for r, ref in enumerate(refs):
             ref_path = json_path([ref_key], path) + (f"[{r}]" if len(refs) > 1 else "")
-            target = ref.get("field") if isinstance(ref, dict) and set(ref) == {"field"} else None
-            if target is None:
+            referenced = ref.get("field") if isinstance(ref, dict) and set(ref) == {"field"} else None
+            if referenced is None:
                 reading.problem(ref_path, 'a foreign key is "references": {"field": {"@id": "<table>/<column>"}}')
                 continue
-            resolved = _resolve(reading, target, f"{ref_path}.field", index, "the referenced field")
+            resolved = _resolve(reading, referenced, f"{ref_path}.field", index, "the referenced field")
             if resolved is None or not isinstance(node.get("name"), str):
                 continue
             fk_loc = (*table_loc, "foreign_keys", len(foreign_keys))
             reading.add(fk_loc, ref_path, ref)
             reading.add((*fk_loc, "column"), f"{path}.name", node.get("name"))
-            reading.add((*fk_loc, "references_table"), f"{ref_path}.field.@id", target)
-            reading.add((*fk_loc, "references_column"), f"{ref_path}.field.@id", target)
+            reading.add((*fk_loc, "references_table"), f"{ref_path}.field.@id", referenced)
+            reading.add((*fk_loc, "references_column"), f"{ref_path}.field.@id", referenced)
             foreign_keys.append(
                 {"column": node["name"], "references_table": resolved[0], "references_column": resolved[1]}
             )

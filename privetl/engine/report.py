@@ -117,7 +117,8 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (dataclasses and pydantic models inside become plain values)."""
-        return _jsonable(dataclasses.asdict(self))
+        data: dict[str, Any] = _jsonable(dataclasses.asdict(self))
+        return data
 
     def to_json(self) -> str:
         """The report as indented JSON."""

@@ -187,7 +187,8 @@ class _Checks:
                 if col in columns:
                     self.report(("tables", i, "columns", j, "name"), f"duplicate column {col!r} in table {name!r}")
                     continue
-                columns[col] = column.get("type") if isinstance(column.get("type"), str) else ""
+                col_type = column.get("type")
+                columns[col] = col_type if isinstance(col_type, str) else ""
             self.columns[name] = columns
 
     def column_names(self, table: Any) -> dict[str, str]:
@@ -231,15 +232,15 @@ class _Checks:
         anatomize = table.get("anatomize")
         if isinstance(anatomize, dict):
             self.check_column_list((*loc, "anatomize", "quasi_identifiers"), anatomize, "quasi_identifiers", name, columns)
-            sensitive = anatomize.get("sensitive")
-            if isinstance(sensitive, str):
-                if sensitive not in columns:
-                    self.report((*loc, "anatomize", "sensitive"), self.unknown(name, sensitive, "the sensitive column"))
-                qis = anatomize.get("quasi_identifiers")
-                if isinstance(qis, list) and sensitive in qis:
+            anatomy_sensitive = anatomize.get("sensitive")
+            if isinstance(anatomy_sensitive, str):
+                if anatomy_sensitive not in columns:
+                    self.report((*loc, "anatomize", "sensitive"), self.unknown(name, anatomy_sensitive, "the sensitive column"))
+                anatomy_qis = anatomize.get("quasi_identifiers")
+                if isinstance(anatomy_qis, list) and anatomy_sensitive in anatomy_qis:
                     self.report(
                         (*loc, "anatomize", "sensitive"),
-                        f"the sensitive column {sensitive!r} is also a quasi-identifier; anatomization publishes "
+                        f"the sensitive column {anatomy_sensitive!r} is also a quasi-identifier; anatomization publishes "
                         "them in separate tables, so remove it from quasi_identifiers",
                     )
             if isinstance(name, str):
@@ -257,7 +258,7 @@ class _Checks:
             if column not in columns:
                 self.report((*loc, k), self.unknown(table, column, f"{key} entry"))
 
-    def unknown(self, table: Any, column: str, what: str) -> str:
+    def unknown(self, table: Any, column: Any, what: str) -> str:
         known = ", ".join(sorted(self.column_names(table))) or "none"
         return f"{what} names column {column!r}, which table {table!r} does not have (its columns: {known})"
 
@@ -338,10 +339,11 @@ class _Checks:
                     known = ", ".join(sorted(self.tables)) or "none"
                     self.report((*loc, "references_table"), f"foreign key to table {target!r}, which is not in this module (tables: {known})")
                     continue
-                if target_column not in self.columns[target]:
+                if not isinstance(target_column, str) or target_column not in self.columns[target]:
                     self.report((*loc, "references_column"), self.unknown(target, target_column, "the foreign key"))
                     continue
-                own = self.column_names(name).get(fk.get("column"))
+                own_column = fk.get("column")
+                own = self.column_names(name).get(own_column) if isinstance(own_column, str) else None
                 theirs = self.columns[target][target_column]
                 if own and theirs and own != theirs:
                     self.report(

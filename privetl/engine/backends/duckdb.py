@@ -91,7 +91,8 @@ class DuckDBBackend(Backend):
         query = self.con.compiler.to_sqlglot(expr)
         for cte in query.find_all(sge.CTE):
             cte.set("materialized", False)
-        return query.sql(dialect=self.con.dialect)
+        sql: str = query.sql(dialect=self.con.dialect)
+        return sql
 
     def read_parquet(self, paths: list[Path], *, name: str, row_index: str | None = None) -> ir.Table:
         """A view over the Parquet files (read lazily, in parallel).
@@ -160,7 +161,8 @@ class DuckDBBackend(Backend):
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         """A small result as dicts, through Arrow (no pandas)."""
         with self._bounded():
-            return self.con.con.sql(self.compile(expr)).to_arrow_table().to_pylist()
+            rows: list[dict[str, Any]] = self.con.con.sql(self.compile(expr)).to_arrow_table().to_pylist()
+        return rows
 
     def to_pyarrow_batches(self, expr: ir.Table) -> pa.RecordBatchReader:
         """A streaming Arrow reader straight from DuckDB (batches of ~1M rows).

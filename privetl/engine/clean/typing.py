@@ -118,7 +118,7 @@ def _may_fail(source: dt.DataType, target: dt.DataType) -> bool:
         return False
     if target.is_integer():  # int64: only a uint64 above 2^63 - 1, or a fraction/NaN, fails
         if source.is_unsigned_integer():
-            return source.nbytes >= 8
+            return int(source.nbytes) >= 8
         return not source.is_integer()
     return not (target.is_floating() and (source.is_integer() or source.is_floating() or source.is_decimal()))
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 
@@ -34,7 +34,7 @@ from privetl.engine.metadata import (
 from privetl.engine.publish import delta
 from privetl.engine.publish.delta import DataFile, EngineTable, Store, TableSnapshot
 
-TableData = (
+TableData: TypeAlias = (
     pa.RecordBatchReader | pa.Table | Callable[[], pa.RecordBatchReader | pa.Table] | EngineTable
 )
 """An output table: Arrow data, a callable opening it (so only one stream is open at a time),
@@ -263,7 +263,7 @@ def _publish_directory(
 
 def _with_previous(lineage: Any, previous: int | None) -> Any:
     """The lineage, naming the version this one follows at the destination (known only here)."""
-    if dataclasses.is_dataclass(lineage) and hasattr(lineage, "previous_version"):
+    if dataclasses.is_dataclass(lineage) and not isinstance(lineage, type) and hasattr(lineage, "previous_version"):
         return dataclasses.replace(lineage, previous_version=previous)
     return lineage
 
