@@ -94,6 +94,7 @@ class RangeRule(Model):
     def _has_a_bound(self) -> RangeRule:
         if self.min is None and self.max is None:
             raise ValueError("a range needs 'min', 'max' or both")
+        # a number and a date do not compare: the TypeError is reported by the reader (jsonld.build_module)
         if self.min is not None and self.max is not None and self.min > self.max:  # type: ignore[operator]
             raise ValueError(f"range min {self.min} is greater than max {self.max}")
         return self

@@ -45,6 +45,7 @@ from privetl.engine.report import (
     RuleTally,
     RunProgress,
     RunReport,
+    SecretSource,
     SourceCount,
     finish,
 )
@@ -62,7 +63,7 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets_module.token_hex(3)
 
 
-def resolve_secret(secret: bytes | None) -> tuple[bytes, str]:
+def resolve_secret(secret: bytes | None) -> tuple[bytes, SecretSource]:
     """The secret and where it came from: 'argument', 'environment' or 'random'."""
     if secret:
         return secret, "argument"
@@ -154,7 +155,7 @@ def _run(
         report.module_id = module.id
         report.seed = module.seed if seed is None else seed
         key_secret, source = resolve_secret(secret)
-        report.secret_source = source  # type: ignore[assignment]
+        report.secret_source = source
         report.reproducible = source != "random"
         if not report.reproducible:
             report.warnings.append(
@@ -185,7 +186,7 @@ def _run(
             )
             report.table(script.table).rows_in += result.rows
 
-    backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)  # type: ignore[arg-type]
+    backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)
     try:
         _process(
             module,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -346,7 +346,7 @@ def _publish_postgres(
         def __getitem__(self, key: str) -> pa.RecordBatchReader | pa.Table:
             return _open(tables[key])
 
-        def __iter__(self):  # type: ignore[no-untyped-def]
+        def __iter__(self) -> Iterator[str]:
             return iter(tables)
 
         def __len__(self) -> int:

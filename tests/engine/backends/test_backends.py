@@ -91,7 +91,7 @@ def test_duckdb_states_its_default_bound_when_none_is_given(tmp_path: Path) -> N
 
 def test_an_unknown_engine_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="unknown engine 'polars': choose 'duckdb' or 'spark'"):
-        open_backend("polars", work_dir=tmp_path)  # type: ignore[arg-type]
+        open_backend("polars", work_dir=tmp_path)
 
 
 def test_empty_table_keeps_its_schema(duckdb_backend: Backend) -> None:
