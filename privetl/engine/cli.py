@@ -26,7 +26,7 @@ from pathlib import Path
 
 import click
 
-from privetl.engine.errors import MetadataError, Problem
+from privetl.engine.errors import MetadataError
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -116,20 +116,14 @@ def run(
 @click.argument("module", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate(module: Path) -> int:
     """Check MODULE and print every problem with its JSON path."""
-    from privetl.engine.jsonld import load_document
-    from privetl.engine.validate import validate_document
+    from privetl.engine.validate import load_document
 
-    problems: list[Problem]
     try:
-        doc, parsed = load_document(module)
+        _, parsed = load_document(module)
     except MetadataError as exc:
-        problems = exc.problems
-    else:
-        problems = validate_document(doc)
-    if problems:
-        for problem in problems:
+        for problem in exc.problems:
             click.echo(str(problem))
-        click.echo(f"invalid: {len(problems)} problem(s) in {module}", err=True)
+        click.echo(f"invalid: {len(exc.problems)} problem(s) in {module}", err=True)
         return EXIT_INVALID
     click.echo(f"valid: {len(parsed.tables)} tables, {len(parsed.collection_protocol)} scripts")
     return EXIT_OK

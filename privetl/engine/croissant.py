@@ -307,7 +307,8 @@ def version_document(
             })
 
     typer = _typer(schemas)
-    published, unpublished = [], []
+    published: list[dict[str, Any]] = []
+    unpublished: list[dict[str, Any]] = []
     for record_set, table in zip(doc.pop("recordSet"), module.tables, strict=True):
         ids = file_ids.get(table.name, [])
         for fld, column in zip(record_set["field"], table.columns, strict=True):

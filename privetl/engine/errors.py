@@ -55,3 +55,19 @@ class PrivacyTargetNotMet(EngineError):
 
 class PublishError(EngineError):
     """The new version could not be written; the previous version is intact."""
+
+
+class EngineOutOfMemory(EngineError):
+    """The engine ran past its memory bound; the run failed and published nothing.
+
+    Raised by the backend, because only the backend knows its bound (the limit it was given,
+    else its own default) and what loosens it; the runner reports it like any other engine
+    failure and never has to recognise one engine's exceptions or read its defaults.
+    ``limit`` is the bound in the engine's own notation, ``hint`` what to do about it.
+    """
+
+    def __init__(self, *, limit: str, cause: str, hint: str) -> None:
+        self.limit = limit
+        self.cause = cause
+        self.hint = hint
+        super().__init__(f"the engine ran out of memory (limit {limit}): {cause}. {hint}")

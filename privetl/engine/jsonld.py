@@ -46,7 +46,8 @@ Reading happens in two steps so that every mistake is reported with its JSON pat
 ``read_document`` turns the document into the plain dict ``DataModule`` validates, recording
 for each model location the path of the document it came from, and reports structural
 mistakes (unknown keys, wrong shapes); pydantic's errors are then translated through that
-map. Cross-reference checks live in ``privetl.engine.validate``.
+map. Cross-reference checks, and loading a module's document file, live in
+``privetl.engine.validate``, which builds on this module (never the other way round).
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -265,8 +265,10 @@ def _reference(value: Any) -> str | None:
     """The @id of a Croissant reference ``{"@id": ...}`` (or a one-element list of it)."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    if isinstance(value, dict) and isinstance(value.get("@id"), str) and set(value) == {"@id"}:
-        return value["@id"]
+    if isinstance(value, dict) and set(value) == {"@id"}:
+        identifier = value["@id"]
+        if isinstance(identifier, str):
+            return identifier
     return None
 
 
@@ -499,18 +501,18 @@ def _read_field(
         refs = references if isinstance(references, list) and len(references) > 1 else [references]
         for r, ref in enumerate(refs):
             ref_path = json_path([ref_key], path) + (f"[{r}]" if len(refs) > 1 else "")
-            target = ref.get("field") if isinstance(ref, dict) and set(ref) == {"field"} else None
-            if target is None:
+            referenced = ref.get("field") if isinstance(ref, dict) and set(ref) == {"field"} else None
+            if referenced is None:
                 reading.problem(ref_path, 'a foreign key is "references": {"field": {"@id": "<table>/<column>"}}')
                 continue
-            resolved = _resolve(reading, target, f"{ref_path}.field", index, "the referenced field")
+            resolved = _resolve(reading, referenced, f"{ref_path}.field", index, "the referenced field")
             if resolved is None or not isinstance(node.get("name"), str):
                 continue
             fk_loc = (*table_loc, "foreign_keys", len(foreign_keys))
             reading.add(fk_loc, ref_path, ref)
             reading.add((*fk_loc, "column"), f"{path}.name", node.get("name"))
-            reading.add((*fk_loc, "references_table"), f"{ref_path}.field.@id", target)
-            reading.add((*fk_loc, "references_column"), f"{ref_path}.field.@id", target)
+            reading.add((*fk_loc, "references_table"), f"{ref_path}.field.@id", referenced)
+            reading.add((*fk_loc, "references_column"), f"{ref_path}.field.@id", referenced)
             foreign_keys.append(
                 {"column": node["name"], "references_table": resolved[0], "references_column": resolved[1]}
             )
@@ -536,15 +538,15 @@ def _parse_temporal_bounds(rule: dict[str, Any], column_type: ColumnType) -> Non
 # --- pydantic errors ----------------------------------------------------------------------------
 
 
-def pydantic_problems(reading: Reading, data: dict[str, Any] | None = None) -> list[Problem]:
-    """Validate ``reading.data`` (or ``data``) as a DataModule; its errors as document problems."""
+def build_module(reading: Reading, data: dict[str, Any] | None = None) -> tuple[DataModule | None, list[Problem]]:
+    """Validate ``reading.data`` (or ``data``) as a DataModule: the module, or None and its
+    errors as document problems. One pydantic pass gives both, so no caller validates twice."""
     try:
-        DataModule.model_validate(reading.data if data is None else data)
+        return DataModule.model_validate(reading.data if data is None else data), []
     except ValidationError as exc:
-        return [Problem(reading.path(err["loc"]), _message(err)) for err in exc.errors()]
+        return None, [Problem(reading.path(err["loc"]), _message(err)) for err in exc.errors()]
     except TypeError as exc:  # a model validator comparing values of different kinds
-        return [Problem("$", f"the document could not be checked as a whole: {exc}")]
-    return []
+        return None, [Problem("$", f"the document could not be checked as a whole: {exc}")]
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -570,37 +572,15 @@ def _message(err: Mapping[str, Any]) -> str:
 def parse_document(doc: dict[str, Any]) -> DataModule:
     """The ``DataModule`` a document describes; ``MetadataError`` with every structural problem.
 
-    Cross-reference checks (``validate_document``) are not run here: the published version
-    documents are parsed too, and they were validated when their source was.
+    Cross-reference checks are not run here: this reads the documents of published versions,
+    which were validated when their source was. A module's own document is loaded, checked
+    in full and parsed once by ``privetl.engine.validate.load_document``.
     """
     reading = read_document(doc)
-    problems = reading.problems + pydantic_problems(reading)
-    if problems:
-        raise MetadataError(problems)
-    return DataModule.model_validate(reading.data)
-
-
-def load_document(path: Path) -> tuple[dict[str, Any], DataModule]:
-    """Read, validate and parse a document file; ``MetadataError`` lists every mistake.
-
-    A JSON syntax error is reported with its line and column.
-    """
-    from privetl.engine.validate import validate_document
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MetadataError([Problem("$", f"cannot read {path}: {exc}")]) from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MetadataError(
-            [Problem("$", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
-        ) from exc
-    problems = validate_document(doc)
-    if problems:
-        raise MetadataError(problems)
-    return doc, parse_document(doc)
+    module, problems = build_module(reading)
+    if reading.problems or module is None:
+        raise MetadataError(reading.problems + problems)
+    return module
 
 
 def _dump(model: Any, *, tag: str | None = None) -> Any:

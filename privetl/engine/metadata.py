@@ -69,10 +69,10 @@ class EmptyRule(Model):
     """What to do with an empty value (null, missing, empty string, or a value that failed to cast)."""
 
     strategy: Literal["pass", "fill", "drop"] = Field(
-        "pass",
+        default="pass",
         description="pass: keep the empty value; fill: replace it with `value`; drop: drop the record.",
     )
-    value: Any = Field(None, description="The replacement value for strategy 'fill' (cast to the column type).")
+    value: Any = Field(default=None, description="The replacement value for strategy 'fill' (cast to the column type).")
 
     @model_validator(mode="after")
     def _fill_needs_value(self) -> EmptyRule:
@@ -84,8 +84,8 @@ class EmptyRule(Model):
 class RangeRule(Model):
     """Allowed range of a numeric or date column, and what to do with a value outside it."""
 
-    min: float | int | dt.date | dt.datetime | None = Field(None, description="Smallest allowed value (inclusive).")
-    max: float | int | dt.date | dt.datetime | None = Field(None, description="Largest allowed value (inclusive).")
+    min: float | int | dt.date | dt.datetime | None = Field(default=None, description="Smallest allowed value (inclusive).")
+    max: float | int | dt.date | dt.datetime | None = Field(default=None, description="Largest allowed value (inclusive).")
     on_violation: Literal["drop", "clamp"] = Field(
         ..., description="drop: drop the record; clamp: replace the value with the nearest bound."
     )
@@ -94,6 +94,7 @@ class RangeRule(Model):
     def _has_a_bound(self) -> RangeRule:
         if self.min is None and self.max is None:
             raise ValueError("a range needs 'min', 'max' or both")
+        # a number and a date do not compare: the TypeError is reported by the reader (jsonld.build_module)
         if self.min is not None and self.max is not None and self.min > self.max:  # type: ignore[operator]
             raise ValueError(f"range min {self.min} is greater than max {self.max}")
         return self
@@ -128,15 +129,15 @@ class Generalize(Model):
     """Replace values with a coarser one: numeric band, date granularity, prefix or hierarchy."""
 
     op: Literal["generalize"] = "generalize"
-    band: float | None = Field(None, gt=0, description="Numeric: width of the band; 37 with band 10 becomes '30-39'.")
+    band: float | None = Field(default=None, gt=0, description="Numeric: width of the band; 37 with band 10 becomes '30-39'.")
     granularity: Literal["year", "month", "day", "hour"] | None = Field(
-        None, description="Dates: truncate to this unit."
+        default=None, description="Dates: truncate to this unit."
     )
-    truncate: int | None = Field(None, ge=0, description="Strings: keep this many leading characters.")
+    truncate: int | None = Field(default=None, ge=0, description="Strings: keep this many leading characters.")
     hierarchy: dict[str, str] | None = Field(
-        None, description="Categories: value -> generalized value (unlisted values become `other`)."
+        default=None, description="Categories: value -> generalized value (unlisted values become `other`)."
     )
-    other: str = Field("*", description="Generalized value for values the hierarchy does not list.")
+    other: str = Field(default="*", description="Generalized value for values the hierarchy does not list.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Generalize:
@@ -150,8 +151,8 @@ class Suppress(Model):
     """Mask values: all of it, or all but the first ``keep`` characters."""
 
     op: Literal["suppress"] = "suppress"
-    mask: str = Field("*", description="Replacement text (strings) for the masked part.")
-    keep: int = Field(0, ge=0, description="Leading characters left visible (strings only).")
+    mask: str = Field(default="*", description="Replacement text (strings) for the masked part.")
+    keep: int = Field(default=0, ge=0, description="Leading characters left visible (strings only).")
 
 
 class Permute(Model):
@@ -167,7 +168,7 @@ class Perturb(Model):
     op: Literal["perturb"] = "perturb"
     distribution: Literal["laplace", "gaussian"] = Field(..., description="Noise distribution.")
     scale: float = Field(..., gt=0, description="Laplace b, or Gaussian standard deviation.")
-    round: int | None = Field(None, description="Round to this many decimals after adding noise (0 for integers).")
+    round: int | None = Field(default=None, description="Round to this many decimals after adding noise (0 for integers).")
 
 
 ColumnAnonymization = Annotated[Generalize | Suppress | Permute | Perturb, Field(discriminator="op")]
@@ -191,11 +192,11 @@ class PrivacyTargets(Model):
 
     quasi_identifiers: list[str] = Field(..., min_length=1, description="Columns an attacker may know.")
     sensitive: list[str] = Field(default_factory=list, description="Sensitive attributes (for l-diversity and t-closeness).")
-    k: int | None = Field(None, ge=1, description="Minimum equivalence-class size; enforced by suppressing records.")
-    l: int | None = Field(None, ge=1, description="Minimum distinct sensitive values per class; enforced by suppression.")  # noqa: E741
-    t: float | None = Field(None, gt=0, le=1, description="Maximum t-closeness distance; the run fails above it.")
+    k: int | None = Field(default=None, ge=1, description="Minimum equivalence-class size; enforced by suppressing records.")
+    l: int | None = Field(default=None, ge=1, description="Minimum distinct sensitive values per class; enforced by suppression.")  # noqa: E741
+    t: float | None = Field(default=None, gt=0, le=1, description="Maximum t-closeness distance; the run fails above it.")
     max_suppression: float = Field(
-        0.05, ge=0, le=1, description="Largest fraction of records that may be suppressed to meet k and l."
+        default=0.05, ge=0, le=1, description="Largest fraction of records that may be suppressed to meet k and l."
     )
 
 
@@ -207,30 +208,30 @@ class Column(Model):
 
     name: str = Field(..., pattern=NAME_PATTERN, description="Column name, unique within its table.")
     type: ColumnType = Field(..., description="Values are cast to this type.")
-    description: str = Field("", description="What the column holds.")
+    description: str = Field(default="", description="What the column holds.")
     empty: EmptyRule = Field(default_factory=EmptyRule, description="Strategy for empty values.")
-    range: RangeRule | None = Field(None, description="Allowed range (numeric and date columns only).")
-    anonymize: ColumnAnonymization | None = Field(None, description="Anonymization applied to this column.")
+    range: RangeRule | None = Field(default=None, description="Allowed range (numeric and date columns only).")
+    anonymize: ColumnAnonymization | None = Field(default=None, description="Anonymization applied to this column.")
 
 
 class Table(Model):
     """A table (Croissant RecordSet): columns, keys, merge rule and privacy targets."""
 
     name: str = Field(..., pattern=NAME_PATTERN, description="Table name, unique within the module.")
-    description: str = Field("", description="What a record of this table is.")
+    description: str = Field(default="", description="What a record of this table is.")
     columns: list[Column] = Field(..., min_length=1, description="The table's columns, in output order.")
-    primary_key: PrimaryKey | None = Field(None, description="Primary key and its conflict strategy.")
+    primary_key: PrimaryKey | None = Field(default=None, description="Primary key and its conflict strategy.")
     foreign_keys: list[ForeignKey] = Field(default_factory=list, description="Foreign keys of this table.")
     merge: Literal["union", "coalesce"] = Field(
-        "union",
+        default="union",
         description=(
             "How several sources of this table become one entity: union stacks their records "
             "(key conflicts then follow primary_key.on_conflict); coalesce joins records of the "
             "same primary key column by column, the highest-priority non-empty value winning."
         ),
     )
-    anatomize: Anatomize | None = Field(None, description="Publish as two anatomized tables instead of one.")
-    privacy: PrivacyTargets | None = Field(None, description="Privacy targets verified (and enforced) on the output.")
+    anatomize: Anatomize | None = Field(default=None, description="Publish as two anatomized tables instead of one.")
+    privacy: PrivacyTargets | None = Field(default=None, description="Privacy targets verified (and enforced) on the output.")
 
     def column(self, name: str) -> Column:
         """The column called ``name``; KeyError if there is none."""
@@ -270,12 +271,12 @@ class SqlSource(Model):
 class HttpPagination(Model):
     """How to walk the pages of a JSON API."""
 
-    type: Literal["none", "page", "cursor", "next_url"] = Field("none", description="Pagination style.")
-    param: str = Field("page", description="Query parameter carrying the page number or cursor.")
-    start: int = Field(1, description="First page number (type 'page').")
-    cursor_path: str = Field("next_cursor", description="Dotted path of the next cursor in the response (type 'cursor').")
-    next_url_path: str = Field("next", description="Dotted path of the next page URL (type 'next_url').")
-    max_pages: int = Field(10_000, ge=1, description="Safety bound on the number of pages.")
+    type: Literal["none", "page", "cursor", "next_url"] = Field(default="none", description="Pagination style.")
+    param: str = Field(default="page", description="Query parameter carrying the page number or cursor.")
+    start: int = Field(default=1, description="First page number (type 'page').")
+    cursor_path: str = Field(default="next_cursor", description="Dotted path of the next cursor in the response (type 'cursor').")
+    next_url_path: str = Field(default="next", description="Dotted path of the next page URL (type 'next_url').")
+    max_pages: int = Field(default=10_000, ge=1, description="Safety bound on the number of pages.")
 
 
 class HttpSource(Model):
@@ -283,10 +284,10 @@ class HttpSource(Model):
 
     kind: Literal["http"] = "http"
     url: str = Field(..., description="The first page's URL.")
-    records_path: str = Field("", description="Dotted path of the record list in each response ('' = the body is the list).")
+    records_path: str = Field(default="", description="Dotted path of the record list in each response ('' = the body is the list).")
     headers: dict[str, str] = Field(default_factory=dict, description="Request headers; ${ENV} references are expanded.")
     pagination: HttpPagination = Field(default_factory=HttpPagination, description="Pagination.")
-    timeout_seconds: float = Field(30, gt=0, description="Per-request timeout.")
+    timeout_seconds: float = Field(default=30, gt=0, description="Per-request timeout.")
 
 
 class ExecSource(Model):
@@ -299,8 +300,8 @@ class ExecSource(Model):
     kind: Literal["exec"] = "exec"
     command: list[str] = Field(..., min_length=1, description="Program and arguments (no shell).")
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables; ${ENV} references are expanded.")
-    timeout_seconds: float = Field(600, gt=0, description="The run is killed and fails after this long.")
-    stream: str | None = Field(None, description="Singer: take RECORD messages of this stream only (default: all).")
+    timeout_seconds: float = Field(default=600, gt=0, description="The run is killed and fails after this long.")
+    stream: str | None = Field(default=None, description="Singer: take RECORD messages of this stream only (default: all).")
 
 
 SourceSpec = Annotated[FileSource | SqlSource | HttpSource | ExecSource, Field(discriminator="kind")]
@@ -311,7 +312,7 @@ class SourceScript(Model):
 
     id: str = Field(..., pattern=NAME_PATTERN, description="Script id, unique within the module.")
     table: str = Field(..., description="The table these records belong to.")
-    priority: int = Field(0, description="Primary-key conflicts: the higher number wins.")
+    priority: int = Field(default=0, description="Primary-key conflicts: the higher number wins.")
     mapping: dict[str, str] = Field(
         default_factory=dict, description="column -> source field name, for fields named differently at the source."
     )
@@ -346,7 +347,7 @@ class PostgresDestination(Model):
 
     kind: Literal["postgres"] = "postgres"
     connection: str = Field(..., description="postgresql://...; ${ENV} references are expanded.")
-    schema_name: str = Field("privetl", pattern=NAME_PATTERN, description="Target schema.")
+    schema_name: str = Field(default="privetl", pattern=NAME_PATTERN, description="Target schema.")
 
 
 DestinationSpec = Annotated[DirectoryDestination | PostgresDestination, Field(discriminator="kind")]
@@ -357,7 +358,7 @@ class UploadScript(Model):
 
     destination: DestinationSpec = Field(..., description="Where the new version is written.")
     rewrite_protocol: bool = Field(
-        True,
+        default=True,
         description="Rewrite the published module's collection protocol to read the uploaded data (else keep the original).",
     )
 
@@ -367,14 +368,14 @@ class DataModule(Model):
 
     id: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Stable identifier of the module.")
     name: str = Field(..., min_length=1, description="Human name.")
-    description: str = Field("", description="What the module holds.")
-    version: int = Field(1, ge=1, description="Version of the module this document describes (published as 'N.0.0').")
-    license: str = Field("https://creativecommons.org/licenses/by/4.0/", description="License URL of the published data.")
+    description: str = Field(default="", description="What the module holds.")
+    version: int = Field(default=1, ge=1, description="Version of the module this document describes (published as 'N.0.0').")
+    license: str = Field(default="https://creativecommons.org/licenses/by/4.0/", description="License URL of the published data.")
     tables: list[Table] = Field(..., min_length=1, description="The tables.")
     collection_protocol: list[SourceScript] = Field(..., min_length=1, description="Extraction scripts.")
     transformations: list[Transformation] = Field(default_factory=list, description="SQL transformations, in order.")
-    upload: UploadScript | None = Field(None, description="Upload script (feature 9).")
-    seed: int = Field(0, description="Default seed of the seeded operations (overridden by --seed).")
+    upload: UploadScript | None = Field(default=None, description="Upload script (feature 9).")
+    seed: int = Field(default=0, description="Default seed of the seeded operations (overridden by --seed).")
 
     def table(self, name: str) -> Table:
         """The table called ``name``; KeyError if there is none."""

@@ -25,6 +25,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 QUARANTINE_COLUMNS = ("record_key", "table", "column", "rule", "value", "message", "run_id")
 """Columns of the quarantine table (all strings), in order."""
 
+SecretSource = Literal["argument", "environment", "random"]
+"""Where a run's anonymization secret came from; 'random' means the run is not reproducible."""
+
 STAGES = ("load", "extract", "clean", "transform", "anonymize", "publish")
 """The pipeline's stages, in order; timings are reported under these names."""
 
@@ -87,7 +90,7 @@ class RunReport:
     status: Literal["running", "succeeded", "failed"] = "running"
     error: str | None = None
     error_type: str | None = None
-    secret_source: Literal["argument", "environment", "random"] | None = None
+    secret_source: SecretSource | None = None
     reproducible: bool = False
     warnings: list[str] = field(default_factory=list)
     started_at: str = field(default_factory=lambda: _now())
@@ -117,7 +120,8 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (dataclasses and pydantic models inside become plain values)."""
-        return _jsonable(dataclasses.asdict(self))
+        data: dict[str, Any] = _jsonable(dataclasses.asdict(self))
+        return data
 
     def to_json(self) -> str:
         """The report as indented JSON."""

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from privetl.engine.errors import EngineError, MetadataError
+from privetl.engine.errors import EngineError
 from privetl.engine.metadata import (
     DataModule,
     DestinationSpec,
@@ -45,9 +45,11 @@ from privetl.engine.report import (
     RuleTally,
     RunProgress,
     RunReport,
+    SecretSource,
     SourceCount,
     finish,
 )
+from privetl.engine.validate import load_document
 
 SECRET_ENV = "PRIVETL_ANONYMIZATION_SECRET"  # noqa: S105 - the variable's name, not a secret
 WORK_DIR_ENV = "PRIVETL_WORK_DIR"
@@ -61,7 +63,7 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets_module.token_hex(3)
 
 
-def resolve_secret(secret: bytes | None) -> tuple[bytes, str]:
+def resolve_secret(secret: bytes | None) -> tuple[bytes, SecretSource]:
     """The secret and where it came from: 'argument', 'environment' or 'random'."""
     if secret:
         return secret, "argument"
@@ -89,9 +91,10 @@ def run_module(
     (``quarantine.parquet``, private: it holds the rejected raw values) go to ``report_dir``,
     by default ``var/runs/<run id>``. ``progress`` None shows a progress bar on a terminal.
 
-    An ``EngineError`` (bad document, failed source, unmet privacy target, failed publish)
-    is reported as a failed run; nothing is published. Any other exception is a bug: the
-    report is written as failed and the exception propagates.
+    An ``EngineError`` (bad document, failed source, the engine out of its memory bound,
+    unmet privacy target, failed publish) is reported as a failed run; nothing is
+    published. Any other exception is a bug: the report is written as failed and the
+    exception propagates.
     """
     path = Path(path).resolve()
     run_id = new_run_id()
@@ -119,16 +122,9 @@ def run_module(
                 work=Path(work),
                 memory_limit=memory_limit,
             )
-        except EngineError as exc:
+        except EngineError as exc:  # incl. EngineOutOfMemory, raised by the backend with its bound
             finish(report, error=exc)
-        except MemoryError as exc:
-            finish(report, error=_out_of_memory(exc, memory_limit))
         except BaseException as exc:
-            if type(exc).__name__ == "OutOfMemoryException":  # duckdb's, not a MemoryError
-                finish(report, error=_out_of_memory(exc, memory_limit))
-                report.timings = dict(bar.timings)
-                report.write(report_dir / "report.json")
-                return report
             finish(report, error=exc)
             report.timings = dict(bar.timings)
             report.write(report_dir / "report.json")
@@ -154,18 +150,12 @@ def _run(
     memory_limit: str | None,
 ) -> None:
     """The stages, in order; fills ``report`` as it goes."""
-    from privetl.engine.jsonld import load_document
-    from privetl.engine.validate import validate_document
-
     with bar.stage("load"):
-        doc, module = load_document(path)
-        problems = validate_document(doc)
-        if problems:
-            raise MetadataError(problems)
+        doc, module = load_document(path)  # checked once, in full; MetadataError lists every mistake
         report.module_id = module.id
         report.seed = module.seed if seed is None else seed
         key_secret, source = resolve_secret(secret)
-        report.secret_source = source  # type: ignore[assignment]
+        report.secret_source = source
         report.reproducible = source != "random"
         if not report.reproducible:
             report.warnings.append(
@@ -196,7 +186,7 @@ def _run(
             )
             report.table(script.table).rows_in += result.rows
 
-    backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)  # type: ignore[arg-type]
+    backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)
     try:
         _process(
             module,
@@ -318,18 +308,6 @@ def _process(
             metadata=published.metadata_location,
             tables=dict(published.tables),
         )
-
-
-def _out_of_memory(exc: BaseException, memory_limit: str | None) -> EngineError:
-    """The engine ran out of its memory bound: a failed run with what to do about it."""
-    from privetl.engine.backends.duckdb import DEFAULT_MEMORY_LIMIT
-
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return EngineError(
-        f"the engine ran out of memory (limit {memory_limit or DEFAULT_MEMORY_LIMIT}): {first}. "
-        "Give it more with --memory-limit, or fewer threads; it spills to the work directory "
-        f"({WORK_DIR_ENV}), which needs free disk space"
-    )
 
 
 def _reader(backend: Any, expr: Any) -> Any:

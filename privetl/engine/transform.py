@@ -17,6 +17,7 @@ views of the current tables; its materialized result replaces (or creates) ``tar
 
 from __future__ import annotations
 
+import ibis.expr.types as ir
 import sqlglot
 import sqlglot.expressions as exp
 from sqlglot.errors import ParseError
@@ -42,13 +43,13 @@ FORBIDDEN_SUFFIXES = ("_scan",)
 ALLOWED_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
 
 
-def apply_transformations(backend: Backend, module: DataModule, tables: dict[str, object]) -> dict[str, object]:
+def apply_transformations(backend: Backend, module: DataModule, tables: dict[str, ir.Table]) -> dict[str, ir.Table]:
     """Run the module's transformations in order; return the tables after them."""
     current = dict(tables)
     for index, transformation in enumerate(module.transformations, start=1):
         query = check_transformation(transformation, set(current))
         for name, expr in current.items():
-            backend.create_view(name, expr)  # type: ignore[arg-type]
+            backend.create_view(name, expr)
         try:
             result = backend.sql(query, dialect=DIALECT)
             current[transformation.target] = backend.materialize(
@@ -79,7 +80,7 @@ def check_transformation(transformation: Transformation, tables: set[str]) -> st
     return root.sql(dialect=DIALECT)
 
 
-def _check_node(name: str, node: exp.Expression, tables: set[str], ctes: set[str]) -> None:
+def _check_node(name: str, node: exp.Expr, tables: set[str], ctes: set[str]) -> None:
     """Refuse one construct that could reach beyond the current tables."""
     if isinstance(node, exp.Table):
         if not isinstance(node.this, exp.Identifier):

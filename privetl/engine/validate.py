@@ -1,45 +1,88 @@
-"""Every mistake in a data module document, each with its JSON path into that document.
+"""Every mistake in a data module document, each with its JSON path; and loading a module.
 
 Why not just pydantic: it stops a model at its first failing validator and knows nothing of
 cross references (a key naming an unknown column, a foreign key to a missing table, a cycle
-of foreign keys, a script for an unknown table). ``validate_document`` reads the document
+of foreign keys, a script for an unknown table). ``check_document`` reads the document
 (``jsonld.read_document``: structure), validates it as a ``DataModule`` (types; pydantic's
 locations translated back to the document's paths) and then runs the cross-reference checks
 below on what could be read, defensively, so that one mistake never hides another. When a
 check and pydantic find the same spot, the check's message (which says what to do) is kept.
+
+Why loading lives here and not in ``jsonld``: loading a module means checking it in full,
+and the checks build on the JSON-LD reader. With ``load_document`` in ``jsonld`` the two
+modules imported each other; here the dependency runs one way (``validate`` -> ``jsonld``),
+and the single check that decides whether a document is valid also hands back the
+``DataModule`` it built, so a run validates its document exactly once.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from privetl.engine.errors import Problem
-from privetl.engine.jsonld import Loc, Reading, pydantic_problems, read_document
-from privetl.engine.metadata import ColumnType
+from privetl.engine.errors import MetadataError, Problem
+from privetl.engine.jsonld import Loc, Reading, build_module, read_document
+from privetl.engine.metadata import ColumnType, DataModule
 
 _NUMERIC = {ColumnType.INTEGER.value, ColumnType.DOUBLE.value}
 _TEMPORAL = {ColumnType.DATE.value, ColumnType.DATETIME.value}
 
 
-def validate_document(doc: Any) -> list[Problem]:
-    """Every problem of ``doc`` (structure, types, cross references); empty when it is valid."""
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of checking a document: every problem, and the module when there is none."""
+
+    problems: list[Problem]
+    module: DataModule | None
+    """The ``DataModule`` the document describes; None exactly when ``problems`` is not empty."""
+
+
+def check_document(doc: Any) -> Checked:
+    """Check ``doc`` in full (structure, types, cross references) and build its module."""
     reading = read_document(doc)
     if not isinstance(doc, dict):
-        return reading.problems
+        return Checked(reading.problems, None)
     checks = _Checks(reading)
     checks.run()
     covered = {p.path for p in reading.problems} | {p.path for p in checks.problems}
-    typed = [p for p in pydantic_problems(reading, checks.sanitized()) if p.path not in covered]
+    module, typing_problems = build_module(reading, checks.sanitized())
+    typed = [p for p in typing_problems if p.path not in covered]
     seen: set[Problem] = set()
     result = []
     for problem in [*reading.problems, *typed, *checks.problems]:
         if problem not in seen:
             seen.add(problem)
             result.append(problem)
-    return result
+    return Checked(result, None if result else module)
+
+
+def validate_document(doc: Any) -> list[Problem]:
+    """Every problem of ``doc`` (structure, types, cross references); empty when it is valid."""
+    return check_document(doc).problems
+
+
+def load_document(path: Path) -> tuple[dict[str, Any], DataModule]:
+    """Read, check and parse a document file, checking it once; ``MetadataError`` lists
+    every mistake. A JSON syntax error is reported with its line and column."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MetadataError([Problem("$", f"cannot read {path}: {exc}")]) from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(
+            [Problem("$", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+        ) from exc
+    checked = check_document(doc)
+    if checked.module is None:
+        raise MetadataError(checked.problems)
+    return doc, checked.module
 
 
 def _dicts(value: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -144,7 +187,8 @@ class _Checks:
                 if col in columns:
                     self.report(("tables", i, "columns", j, "name"), f"duplicate column {col!r} in table {name!r}")
                     continue
-                columns[col] = column.get("type") if isinstance(column.get("type"), str) else ""
+                col_type = column.get("type")
+                columns[col] = col_type if isinstance(col_type, str) else ""
             self.columns[name] = columns
 
     def column_names(self, table: Any) -> dict[str, str]:
@@ -188,15 +232,15 @@ class _Checks:
         anatomize = table.get("anatomize")
         if isinstance(anatomize, dict):
             self.check_column_list((*loc, "anatomize", "quasi_identifiers"), anatomize, "quasi_identifiers", name, columns)
-            sensitive = anatomize.get("sensitive")
-            if isinstance(sensitive, str):
-                if sensitive not in columns:
-                    self.report((*loc, "anatomize", "sensitive"), self.unknown(name, sensitive, "the sensitive column"))
-                qis = anatomize.get("quasi_identifiers")
-                if isinstance(qis, list) and sensitive in qis:
+            anatomy_sensitive = anatomize.get("sensitive")
+            if isinstance(anatomy_sensitive, str):
+                if anatomy_sensitive not in columns:
+                    self.report((*loc, "anatomize", "sensitive"), self.unknown(name, anatomy_sensitive, "the sensitive column"))
+                anatomy_qis = anatomize.get("quasi_identifiers")
+                if isinstance(anatomy_qis, list) and anatomy_sensitive in anatomy_qis:
                     self.report(
                         (*loc, "anatomize", "sensitive"),
-                        f"the sensitive column {sensitive!r} is also a quasi-identifier; anatomization publishes "
+                        f"the sensitive column {anatomy_sensitive!r} is also a quasi-identifier; anatomization publishes "
                         "them in separate tables, so remove it from quasi_identifiers",
                     )
             if isinstance(name, str):
@@ -214,7 +258,7 @@ class _Checks:
             if column not in columns:
                 self.report((*loc, k), self.unknown(table, column, f"{key} entry"))
 
-    def unknown(self, table: Any, column: str, what: str) -> str:
+    def unknown(self, table: Any, column: Any, what: str) -> str:
         known = ", ".join(sorted(self.column_names(table))) or "none"
         return f"{what} names column {column!r}, which table {table!r} does not have (its columns: {known})"
 
@@ -295,10 +339,11 @@ class _Checks:
                     known = ", ".join(sorted(self.tables)) or "none"
                     self.report((*loc, "references_table"), f"foreign key to table {target!r}, which is not in this module (tables: {known})")
                     continue
-                if target_column not in self.columns[target]:
+                if not isinstance(target_column, str) or target_column not in self.columns[target]:
                     self.report((*loc, "references_column"), self.unknown(target, target_column, "the foreign key"))
                     continue
-                own = self.column_names(name).get(fk.get("column"))
+                own_column = fk.get("column")
+                own = self.column_names(name).get(own_column) if isinstance(own_column, str) else None
                 theirs = self.columns[target][target_column]
                 if own and theirs and own != theirs:
                     self.report(

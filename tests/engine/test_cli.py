@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,15 +128,16 @@ def test_a_killed_run_leaves_the_previous_version_and_a_later_run_succeeds(
     import time
 
     from privetl.engine.publish import latest_version, read_table
-    from privetl.engine.publish.delta import PAUSE_ENV
 
     out = tmp_path / "out"
     assert _privetl("run", str(sample), "--out", str(out), cwd=tmp_path).returncode == 0
     rows_v2 = read_table(out, "customers", 2).num_rows
 
-    env = {**os.environ, "PRIVETL_ANONYMIZATION_SECRET": "cli-secret", PAUSE_ENV: "120"}
+    # the same command line, its publisher paused by the test's launcher before the version is visible
+    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PRIVETL_ANONYMIZATION_SECRET": "cli-secret", "PYTHONPATH": pythonpath}
     proc = subprocess.Popen(
-        [str(PRIVETL), "run", str(sample), "--out", str(out)],
+        [sys.executable, "-m", "tests.engine.publish_pause", "120", "run", str(sample), "--out", str(out)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,

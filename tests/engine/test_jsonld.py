@@ -15,11 +15,11 @@ from privetl.engine.errors import MetadataError, Problem
 from privetl.engine.jsonld import (
     CONTEXT,
     PRIVETL_NS,
-    load_document,
     module_to_document,
     parse_document,
 )
 from privetl.engine.metadata import ColumnType, DataModule
+from privetl.engine.validate import load_document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "documents"
 

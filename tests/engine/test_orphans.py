@@ -80,7 +80,8 @@ def test_orders_of_a_suppressed_customer_are_dropped(tmp_path: Path, transformat
 def test_a_source_rewritten_while_the_run_computes_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The customers file is rewritten after the tables were written, before the version
     would become visible: the run fails and the destination has no version."""
-    from privetl.engine.publish import delta as delta_module
+    import privetl.engine.publish as publish_module
+    from tests.engine.publish_pause import before_visible_runs_first
 
     module = _module(tmp_path, transformations=[])
     source = tmp_path / "data" / "customers.parquet"
@@ -88,7 +89,8 @@ def test_a_source_rewritten_while_the_run_computes_publishes_nothing(tmp_path: P
     def rewrite_source() -> None:
         pq.write_table(pa.table({"id": [1], "zip": ["A"]}), source)
 
-    monkeypatch.setattr(delta_module, "pause_for_tests", rewrite_source)
+    publish = before_visible_runs_first(publish_module.publish_version, rewrite_source)
+    monkeypatch.setattr(publish_module, "publish_version", publish)
     report = run_module(module, out=tmp_path / "out", report_dir=tmp_path / "report", secret=b"s", progress=False)
     assert report.status == "failed"
     assert "customers.parquet changed during the run" in (report.error or "")

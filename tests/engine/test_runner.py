@@ -125,6 +125,30 @@ def test_an_unmet_privacy_target_publishes_nothing(sample: Path, tmp_path: Path)
     assert json.loads((tmp_path / "out-report" / "report.json").read_text())["status"] == "failed"
 
 
+def test_a_run_validates_its_document_once(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from privetl.engine import jsonld, validate
+
+    calls: Counter[str] = Counter()
+
+    def counted(name: str, real: Any) -> Any:
+        def wrapper(doc: Any) -> Any:
+            calls[name] += 1
+            return real(doc)
+
+        return wrapper
+
+    # the full check, and the reader beneath every way of validating a document (the full
+    # check and jsonld.parse_document), wherever it is looked up from
+    monkeypatch.setattr(validate, "check_document", counted("check_document", validate.check_document))
+    monkeypatch.setattr(validate, "read_document", counted("read_document", validate.read_document))
+    monkeypatch.setattr(jsonld, "read_document", counted("read_document", jsonld.read_document))
+    report = _run(sample, tmp_path)
+    assert report.status == "succeeded", report.error
+    assert calls == {"check_document": 1, "read_document": 1}
+
+
 def test_an_invalid_module_fails_with_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

@@ -25,13 +25,14 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from privetl.engine.anonymize.seeded import SeedKey, keyed_hash
+from privetl.engine.backends import Backend
 from privetl.engine.croissant import ANATOMY_COUNT, ANATOMY_GROUP
 from privetl.engine.errors import PrivacyTargetNotMet
 from privetl.engine.metadata import Anatomize
 
 
 def anatomize(
-    backend: object,
+    backend: Backend,
     expr: ir.Table,
     rule: Anatomize,
     *,
@@ -45,7 +46,7 @@ def anatomize(
     The QIT holds the declared quasi-identifiers and the group id, as the version's
     Croissant metadata says; the table's other columns are not published."""
     s = rule.sensitive
-    n = int(backend.count(expr))  # type: ignore[attr-defined]
+    n = int(backend.count(expr))
     if n == 0:
         qit = expr.select(*rule.quasi_identifiers).mutate(
             **{ANATOMY_GROUP: ibis.literal(0, type=dt.int64)}
@@ -56,7 +57,7 @@ def anatomize(
         return {f"{table_name}_qit": qit, f"{table_name}_st": st}
     groups = n // rule.l
     freq = expr.group_by(expr[s].name("_privetl_value")).aggregate(_privetl_freq=lambda t: t.count())
-    top = backend.rows(freq.order_by(ibis.desc("_privetl_freq")).limit(1))  # type: ignore[attr-defined]
+    top = backend.rows(freq.order_by(ibis.desc("_privetl_freq")).limit(1))
     most = int(top[0]["_privetl_freq"]) if top else 0
     if groups == 0 or most > groups:
         raise PrivacyTargetNotMet(
@@ -83,13 +84,13 @@ def anatomize(
     return {f"{table_name}_qit": qit, f"{table_name}_st": st}
 
 
-def verify_anatomy(backend: object, st: ir.Table, rule: Anatomize, *, table_name: str) -> dict[str, int]:
+def verify_anatomy(backend: Backend, st: ir.Table, rule: Anatomize, *, table_name: str) -> dict[str, int]:
     """Measure each group's distinct sensitive values on the published ST; fail below ``l``."""
     per_group = st.group_by(ANATOMY_GROUP).aggregate(
         n_distinct=st[rule.sensitive].nunique() + st[rule.sensitive].isnull().any().ifelse(1, 0),
         records=st[ANATOMY_COUNT].sum(),
     )
-    stats = backend.rows(  # type: ignore[attr-defined]
+    stats = backend.rows(
         per_group.aggregate(
             groups=per_group.count(),
             min_l=per_group.n_distinct.min(),

@@ -7,7 +7,6 @@ Ibis expressions and calls the ``Backend`` methods.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from privetl.engine.backends.base import Backend
 from privetl.engine.errors import EngineError
@@ -16,13 +15,15 @@ __all__ = ["Backend", "open_backend"]
 
 
 def open_backend(
-    name: Literal["duckdb", "spark"],
+    name: str,
     *,
     work_dir: Path,
     memory_limit: str | None = None,
     threads: int | None = None,
 ) -> Backend:
-    """Open the named engine; its temporary and spill files go under ``work_dir``."""
+    """Open the engine named 'duckdb' or 'spark'; its temporary and spill files go under
+    ``work_dir``. The name is as a person gave it (``--engine``, a task): any other is an
+    ``EngineError`` that lists the choices."""
     if name == "duckdb":
         from privetl.engine.backends.duckdb import DuckDBBackend
 

@@ -88,7 +88,8 @@ class Backend(ABC):
 
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         """The rows of a small result (an aggregate, a tally) as dicts."""
-        return self.con.to_pyarrow(expr).to_pylist()
+        rows: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
+        return rows
 
     def sql(self, query: str, *, dialect: str | None = None) -> ir.Table:
         """A table from a SQL query over the tables and views registered on ``con``.

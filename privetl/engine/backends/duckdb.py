@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from privetl.engine.backends.base import Backend
+from privetl.engine.errors import EngineOutOfMemory
 
 BATCH_ROWS = 1_000_000
 """Rows per Arrow batch handed to the publisher."""
@@ -18,6 +22,13 @@ DEFAULT_MEMORY_LIMIT = "1536MB"
 """DuckDB's own bound; the process adds Python and the publisher on top (bench, 10M rows:
 whole-run peak RSS 1.75-1.8 GB at 1536MB, 1.24 GB at 1GB, 0.75 GB at 512MB; each limit
 completes, spilling past it, and 1536MB was ~8% faster than 1GB)."""
+
+OUT_OF_MEMORY_HINT = (
+    "Give it more with --memory-limit, or fewer threads; it spills to the work directory "
+    "(PRIVETL_WORK_DIR), which needs free disk space"
+)
+"""What loosens DuckDB's bound: more memory, fewer threads (each holds its own buffers), or
+disk space for the spill files under the run's work directory."""
 
 PERFECT_HASH_BITS = 24
 """Largest key range (in bits) DuckDB aggregates into a directly indexed array (default 12)."""
@@ -31,21 +42,39 @@ class DuckDBBackend(Backend):
 
     def __init__(self, *, work_dir: Path, memory_limit: str | None = None, threads: int | None = None) -> None:
         self.work_dir = Path(work_dir)
+        self.memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
+        """The bound DuckDB was given (this backend's default when none was asked for)."""
         spill = self.work_dir / "duckdb-spill"
         spill.mkdir(parents=True, exist_ok=True)
-        self.con = ibis.duckdb.connect(
-            ":memory:",
-            memory_limit=memory_limit or DEFAULT_MEMORY_LIMIT,
-            temp_directory=str(spill),
-            threads=threads or os.cpu_count() or 1,
-            # Insertion order is not a promise of the pipeline; dropping it saves memory.
-            preserve_insertion_order=False,
-        )
-        # Grouping by an integer key whose range the Parquet statistics bound to 2^24 values
-        # (the key conflicts of up to ~16M records) uses an array instead of a hash table:
-        # bench, 10M rows, 2.0 s -> 1.4 s. Wider ranges keep the hash aggregate.
-        self.con.raw_sql(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
+        with self._bounded():
+            self.con = ibis.duckdb.connect(
+                ":memory:",
+                memory_limit=self.memory_limit,
+                temp_directory=str(spill),
+                threads=threads or os.cpu_count() or 1,
+                # Insertion order is not a promise of the pipeline; dropping it saves memory.
+                preserve_insertion_order=False,
+            )
+            # Grouping by an integer key whose range the Parquet statistics bound to 2^24 values
+            # (the key conflicts of up to ~16M records) uses an array instead of a hash table:
+            # bench, 10M rows, 2.0 s -> 1.4 s. Wider ranges keep the hash aggregate.
+            self.con.raw_sql(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         self._views = 0
+
+    @contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """Run DuckDB work, turning its out-of-memory error into the engine's own.
+
+        DuckDB raises ``OutOfMemoryException`` (not Python's ``MemoryError``) when an
+        operator cannot stay within ``memory_limit`` even by spilling; Arrow raises a
+        ``MemoryError`` when a result handed to Python does not fit. Either way the run
+        failed on this backend's bound, which only this backend can name.
+        """
+        try:
+            yield
+        except (duckdb.OutOfMemoryException, MemoryError) as exc:
+            cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise EngineOutOfMemory(limit=self.memory_limit, cause=cause, hint=OUT_OF_MEMORY_HINT) from exc
 
     def compile(self, expr: ir.Table) -> str:
         """DuckDB SQL for ``expr``, its common subexpressions inlined (``NOT MATERIALIZED``).
@@ -62,7 +91,8 @@ class DuckDBBackend(Backend):
         query = self.con.compiler.to_sqlglot(expr)
         for cte in query.find_all(sge.CTE):
             cte.set("materialized", False)
-        return query.sql(dialect=self.con.dialect)
+        sql: str = query.sql(dialect=self.con.dialect)
+        return sql
 
     def read_parquet(self, paths: list[Path], *, name: str, row_index: str | None = None) -> ir.Table:
         """A view over the Parquet files (read lazily, in parallel).
@@ -72,7 +102,8 @@ class DuckDBBackend(Backend):
         """
         files = [str(p) for p in paths]
         if row_index is None:
-            return self.con.read_parquet(files, table_name=name)
+            with self._bounded():
+                return self.con.read_parquet(files, table_name=name)
         listing = "[" + ", ".join(_string(f) for f in files) + "]"
         if len(files) == 1:
             index = "file_row_number"
@@ -86,8 +117,9 @@ class DuckDBBackend(Backend):
             hidden = "file_row_number, filename"
         # every path and name in the statement is quoted by _string / _quote
         select = f"SELECT * EXCLUDE ({hidden}), CAST({index} AS BIGINT) AS {_quote(row_index)} FROM {scan}"  # noqa: S608
-        self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {select}")
-        return self.con.table(name)
+        with self._bounded():
+            self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {select}")
+            return self.con.table(name)
 
     def materialize(self, expr: ir.Table, name: str) -> ir.Table:
         """A temporary table: computed once, spilled by DuckDB's buffer manager if large.
@@ -96,9 +128,10 @@ class DuckDBBackend(Backend):
         ``overwrite`` copies the data twice (and its DROP statement does not parse with the
         installed sqlglot/DuckDB pair).
         """
-        query = self.compile(expr)
-        self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {_quote(name)} AS {query}")
-        return _typed_as(self.con.table(name), expr)
+        with self._bounded():
+            query = self.compile(expr)
+            self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {_quote(name)} AS {query}")
+            return _typed_as(self.con.table(name), expr)
 
     def sql(self, query: str, *, dialect: str | None = None) -> ir.Table:
         """The query as a temporary view (Ibis' own ``sql`` asks the installed DuckDB for
@@ -109,27 +142,37 @@ class DuckDBBackend(Backend):
             query = sqlglot.transpile(query, read=dialect, write=self.sql_dialect)[0]
         self._views += 1
         name = f"privetl_query_{self._views}"
-        self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {query}")
-        return self.con.table(name)
+        with self._bounded():
+            self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {query}")
+            return self.con.table(name)
 
     def create_view(self, name: str, expr: ir.Table) -> None:
         """Register ``expr`` under ``name`` for SQL (transformations)."""
-        self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {self.compile(expr)}")
+        with self._bounded():
+            self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS {self.compile(expr)}")
 
     def count(self, expr: ir.Table) -> int:
         """Number of rows, asked of DuckDB directly (Ibis' ``execute`` goes through pandas,
         whose import alone costs seconds)."""
-        rows = self.con.con.sql(f"SELECT count(*) FROM ({self.compile(expr)})").fetchall()  # noqa: S608 - compiled by Ibis
+        with self._bounded():
+            rows = self.con.con.sql(f"SELECT count(*) FROM ({self.compile(expr)})").fetchall()  # noqa: S608 - compiled by Ibis
         return int(rows[0][0])
 
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         """A small result as dicts, through Arrow (no pandas)."""
-        return self.con.con.sql(self.compile(expr)).to_arrow_table().to_pylist()
+        with self._bounded():
+            rows: list[dict[str, Any]] = self.con.con.sql(self.compile(expr)).to_arrow_table().to_pylist()
+        return rows
 
     def to_pyarrow_batches(self, expr: ir.Table) -> pa.RecordBatchReader:
-        """A streaming Arrow reader straight from DuckDB (batches of ~1M rows)."""
-        relation = self.con.con.sql(self.compile(expr))
-        return relation.to_arrow_reader(BATCH_ROWS)
+        """A streaming Arrow reader straight from DuckDB (batches of ~1M rows).
+
+        Opening it is bounded like every other call here; the batches are then read by the
+        publisher's writer through the Arrow C stream, which reports a failure in its own terms.
+        """
+        with self._bounded():
+            relation = self.con.con.sql(self.compile(expr))
+            return relation.to_arrow_reader(BATCH_ROWS)
 
     def write_parquet(self, expr: ir.Table, path: Path) -> int:
         """DuckDB's own COPY writer: one file, parallel, no round trip through Python."""
@@ -137,7 +180,8 @@ class DuckDBBackend(Backend):
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.con.raw_sql(f"COPY ({self.compile(expr)}) TO {_string(str(path))} (FORMAT parquet)")
+        with self._bounded():
+            self.con.raw_sql(f"COPY ({self.compile(expr)}) TO {_string(str(path))} (FORMAT parquet)")
         return int(pq.read_metadata(path).num_rows)
 
     def close(self) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from privetl.engine.backends.base import Backend
 
@@ -90,8 +93,6 @@ class SparkBackend(Backend):
     def write_parquet(self, expr: ir.Table, path: Path) -> int:
         """One Parquet file: Spark's writer into a scratch folder, its part files then
         merged into ``path`` batch by batch (the driver never holds the whole table)."""
-        import pyarrow.parquet as pq
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         scratch = path.parent / f".{path.name}.parts"
@@ -133,19 +134,16 @@ class SparkBackend(Backend):
             shutil.rmtree(scratch, ignore_errors=True)
         return moved
 
-    def to_pyarrow_batches(self, expr: ir.Table):  # type: ignore[no-untyped-def]
+    def to_pyarrow_batches(self, expr: ir.Table) -> pa.RecordBatchReader:
         """Arrow batches of the result, one Spark partition at a time (``toLocalIterator``
         over Arrow would need the whole result; this streams through a Parquet scratch)."""
         import tempfile
-
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
         scratch = Path(tempfile.mkdtemp(prefix="privetl-spark-stream-", dir=self.work_dir))
         parts = self.write_parquet_files(expr, scratch)
         schema = pq.read_schema(parts[0]) if parts else expr.schema().to_pyarrow()
 
-        def batches():  # type: ignore[no-untyped-def]
+        def batches() -> Iterator[pa.RecordBatch]:
             try:
                 for part in parts:
                     yield from pq.ParquetFile(part).iter_batches()

@@ -18,6 +18,7 @@ or only whitespace) is *empty*, not a failed cast; the column's empty rule decid
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -118,7 +119,7 @@ def _may_fail(source: dt.DataType, target: dt.DataType) -> bool:
         return False
     if target.is_integer():  # int64: only a uint64 above 2^63 - 1, or a fraction/NaN, fails
         if source.is_unsigned_integer():
-            return source.nbytes >= 8
+            return int(source.nbytes) >= 8
         return not source.is_integer()
     return not (target.is_floating() and (source.is_integer() or source.is_floating() or source.is_decimal()))
 
@@ -145,16 +146,20 @@ def _parse_text(text: ir.StringValue, column_type: ColumnType, target: dt.DataTy
     return ibis.ifelse(text.re_search(DATETIME_PATTERN), normalized.try_cast(target), null)
 
 
-def python_value(column_type: ColumnType, value: object) -> object:
-    """A metadata value (fill value, range bound) as the Python value of the column type."""
+def python_value(column_type: ColumnType, value: Any) -> object:
+    """A metadata value (fill value, range bound) as the Python value of the column type.
+
+    ``value`` is as the document gave it (``EmptyRule.value`` is any JSON value), so the
+    conversions below may raise; the validation reports such values first.
+    """
     import datetime as pydt
 
     if value is None:
         return None
     if column_type is ColumnType.INTEGER:
-        return int(value)  # type: ignore[call-overload]
+        return int(value)
     if column_type is ColumnType.DOUBLE:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     if column_type is ColumnType.BOOLEAN:
         if isinstance(value, bool):
             return value

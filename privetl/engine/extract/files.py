@@ -200,7 +200,7 @@ def _jsonl(
 ) -> None:
     """JSON lines: one object per line (blank lines skipped), parsed with exact number text."""
     with filesystem.open_input_stream(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig")  # type: ignore[arg-type]
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig")
         writer.write_record_stream(_jsonl_records(script_id, path, text), fields)
 
 
@@ -228,7 +228,7 @@ def _json_array(
 ) -> None:
     """A JSON document holding an array of records, decoded one element at a time."""
     with filesystem.open_input_stream(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig")  # type: ignore[arg-type]
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig")
         writer.write_record_stream(iter_json_array(script_id, path, text), fields)
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 
@@ -34,7 +34,7 @@ from privetl.engine.metadata import (
 from privetl.engine.publish import delta
 from privetl.engine.publish.delta import DataFile, EngineTable, Store, TableSnapshot
 
-TableData = (
+TableData: TypeAlias = (
     pa.RecordBatchReader | pa.Table | Callable[[], pa.RecordBatchReader | pa.Table] | EngineTable
 )
 """An output table: Arrow data, a callable opening it (so only one stream is open at a time),
@@ -224,7 +224,6 @@ def _publish_directory(
             snapshots.append(
                 delta.write_table(store, name, _open(data), version=version, run_id=run_id)
             )
-    delta.pause_for_tests()
     if before_visible is not None:
         before_visible()
 
@@ -264,7 +263,7 @@ def _publish_directory(
 
 def _with_previous(lineage: Any, previous: int | None) -> Any:
     """The lineage, naming the version this one follows at the destination (known only here)."""
-    if dataclasses.is_dataclass(lineage) and hasattr(lineage, "previous_version"):
+    if dataclasses.is_dataclass(lineage) and not isinstance(lineage, type) and hasattr(lineage, "previous_version"):
         return dataclasses.replace(lineage, previous_version=previous)
     return lineage
 
@@ -347,7 +346,7 @@ def _publish_postgres(
         def __getitem__(self, key: str) -> pa.RecordBatchReader | pa.Table:
             return _open(tables[key])
 
-        def __iter__(self):  # type: ignore[no-untyped-def]
+        def __iter__(self) -> Iterator[str]:
             return iter(tables)
 
         def __len__(self) -> int:
@@ -378,7 +377,6 @@ def _publish_postgres(
         return document
 
     def before_commit() -> None:
-        delta.pause_for_tests()
         if before_visible is not None:
             before_visible()
 

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -33,12 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from privetl.engine.errors import PublishError
-
-PAUSE_ENV = "PRIVETL_TEST_PUBLISH_PAUSE_SECONDS"
-"""Test hook: seconds to sleep between the data commit and the metadata (kill tests)."""
 
 TABLES_DIR = "tables"
 VERSIONS_DIR = "versions"
@@ -161,9 +157,14 @@ def latest_document(store: Store) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except ValueError as exc:  # pragma: no cover - only a hand-edited file gets here
         raise PublishError(f"{store.uri(METADATA_FILE)} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):  # pragma: no cover - as above
+        raise PublishError(
+            f"{store.uri(METADATA_FILE)} is not a metadata document (a JSON object): restore it from the newest versions/<N>/metadata.json"
+        )
+    return document
 
 
 def version_number(document: Mapping[str, Any]) -> int:
@@ -258,8 +259,9 @@ def commit_engine_table(
         uri = str(folder)
         delta_schema = DeltaSchema.from_arrow(schema.remove_metadata())
         if DeltaTable.is_deltatable(uri):
+            changes: list[AddAction | RemoveAction] = list(actions)  # the API's list takes both kinds
             DeltaTable(uri).create_write_transaction(
-                actions, mode="overwrite", schema=delta_schema, commit_properties=commit
+                changes, mode="overwrite", schema=delta_schema, commit_properties=commit
             )
         else:
             create_table_with_add_actions(
@@ -358,10 +360,3 @@ def read_snapshot(
         storage_options=dict(storage_options or {}) or None,
     )
     return delta.to_pyarrow_table()
-
-
-def pause_for_tests() -> None:
-    """Sleep when the test hook asks for it: the kill test SIGKILLs the run in this window."""
-    seconds = os.environ.get(PAUSE_ENV)
-    if seconds:
-        time.sleep(float(seconds))

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from privetl.engine.backends import Backend, open_backend
-from privetl.engine.errors import EngineError
+from privetl.engine.errors import EngineError, EngineOutOfMemory
 
 
 def _roundtrip(backend: Backend, tmp_path: Path) -> None:
@@ -65,9 +65,33 @@ def test_duckdb_memory_is_bounded_and_spills_under_the_work_dir(tmp_path: Path) 
         backend.close()
 
 
+def test_duckdb_past_its_bound_raises_the_engines_error_with_its_own_limit(tmp_path: Path) -> None:
+    backend = open_backend("duckdb", work_dir=tmp_path / "work", memory_limit="1MB", threads=1)
+    try:
+        big = backend.sql("SELECT i, md5(i::VARCHAR) AS h FROM range(2000000) t(i)")
+        with pytest.raises(EngineOutOfMemory) as raised:
+            backend.materialize(big.order_by("h"), "bk_too_big")
+    finally:
+        backend.close()
+    assert raised.value.limit == "1MB"
+    assert type(raised.value.__cause__).__name__ == "OutOfMemoryException"
+    assert str(raised.value).startswith("the engine ran out of memory (limit 1MB): ")
+    assert "--memory-limit" in raised.value.hint
+
+
+def test_duckdb_states_its_default_bound_when_none_is_given(tmp_path: Path) -> None:
+    from privetl.engine.backends.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBBackend
+
+    backend = DuckDBBackend(work_dir=tmp_path / "work", threads=1)
+    try:
+        assert backend.memory_limit == DEFAULT_MEMORY_LIMIT
+    finally:
+        backend.close()
+
+
 def test_an_unknown_engine_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="unknown engine 'polars': choose 'duckdb' or 'spark'"):
-        open_backend("polars", work_dir=tmp_path)  # type: ignore[arg-type]
+        open_backend("polars", work_dir=tmp_path)
 
 
 def test_empty_table_keeps_its_schema(duckdb_backend: Backend) -> None:

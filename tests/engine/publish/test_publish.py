@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,6 @@ import pyarrow as pa
 
 from privetl.engine.metadata import DataModule
 from privetl.engine.publish import latest_version, publish_version, read_table
-from privetl.engine.publish.delta import PAUSE_ENV
 
 MODULE: dict[str, Any] = {
     "id": "pubtest",
@@ -169,8 +167,13 @@ KILL_SCRIPT = textwrap.dedent(
     import sys
     from pathlib import Path
     sys.path.insert(0, {repo!r})
-    from tests.engine.publish.test_publish import _publish
-    _publish(Path({root!r}), int(sys.argv[1]))
+    from privetl.engine.publish import publish_version
+    from tests.engine.publish.test_publish import _lineage, _module, _tables
+    from tests.engine.publish_pause import pausing
+    # a second argument: seconds to pause between the tables' commits and the metadata
+    publish = pausing(publish_version, float(sys.argv[2])) if len(sys.argv) > 2 else publish_version
+    module, doc = _module()
+    publish(module, doc, _tables(int(sys.argv[1])), destination=Path({root!r}), lineage=_lineage())
     print("published", flush=True)
     """
 )
@@ -184,8 +187,7 @@ def test_a_run_killed_while_publishing_leaves_the_previous_version(tmp_path: Pat
     subprocess.run([sys.executable, str(script), "2"], check=True, cwd=repo, timeout=120)
     assert latest_version(root) == 2
 
-    env = {**os.environ, PAUSE_ENV: "60"}
-    proc = subprocess.Popen([sys.executable, str(script), "5"], cwd=repo, env=env)
+    proc = subprocess.Popen([sys.executable, str(script), "5", "60"], cwd=repo)
     # Wait until both tables have their new Delta commit: the run is now between data and metadata.
     logs = [
         root / "tables" / t / "_delta_log" / "00000000000000000001.json" for t in ("people", "pets")
@@ -248,9 +250,12 @@ PG_KILL_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {repo!r})
     from privetl.engine.publish import publish_version
     from tests.engine.publish.test_publish import _lineage, _module, _tables
+    from tests.engine.publish_pause import pausing
+    # a second argument: seconds to pause with the transaction open, before it commits
+    publish = pausing(publish_version, float(sys.argv[2])) if len(sys.argv) > 2 else publish_version
     upload = {{"destination": {{"kind": "postgres", "connection": {url!r}, "schema_name": "pubtest_kill"}}}}
     module, doc = _module(upload=upload)
-    publish_version(module, doc, _tables(int(sys.argv[1])), destination=module.upload.destination, lineage=_lineage())
+    publish(module, doc, _tables(int(sys.argv[1])), destination=module.upload.destination, lineage=_lineage())
     """
 )
 
@@ -267,9 +272,7 @@ def test_postgres_run_killed_before_commit_leaves_the_previous_version(tmp_path:
     script.write_text(PG_KILL_SCRIPT.format(repo=repo, url=url))
     subprocess.run([sys.executable, str(script), "2"], check=True, cwd=repo, timeout=120)
 
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "7"], cwd=repo, env={**os.environ, PAUSE_ENV: "60"}
-    )
+    proc = subprocess.Popen([sys.executable, str(script), "7", "60"], cwd=repo)
     deadline = time.monotonic() + 90
     with psycopg.connect(url, autocommit=True) as conn:
         # The publisher holds its transaction open (tables written, view swapped) while it pauses.
