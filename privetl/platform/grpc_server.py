@@ -7,6 +7,7 @@ Besides the services it serves ``grpc.health.v1.Health`` (SERVING for each servi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,68 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+
+@dataclass(frozen=True)
+class _Malformed:
+    """Stands in for a request whose bytes did not parse, so the call can be refused."""
+
+    reason: str
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # protobuf's DecodeError, or anything a parser raises
+            return _Malformed(type(exc).__name__)
+
+    return deserialize
+
+
+class MalformedRequestInterceptor(grpc.ServerInterceptor):
+    """Answers INVALID_ARGUMENT, not INTERNAL, to a request that is not valid protobuf.
+
+    gRPC deserializes a request before any servicer code runs and answers INTERNAL when
+    that fails ("Exception deserializing request!"). This wraps each unary-request
+    handler: a request that fails to parse reaches the handler as a marker, and the call is
+    refused with a message saying what was wrong. Every rpc of the contracts is unary.
+    """
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        """The method's handler, with a deserializer that never raises."""
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_streaming:
+            return handler
+        method = handler_call_details.method
+        behaviour = handler.unary_unary or handler.unary_stream
+
+        def refuse_malformed(request: Any, context: grpc.ServicerContext) -> Any:
+            if isinstance(request, _Malformed):
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"the request to {method} is not a valid protobuf message "
+                    f"({request.reason}); send the message the contract defines",
+                )
+            return behaviour(request, context)
+
+        make = (
+            grpc.unary_unary_rpc_method_handler
+            if handler.unary_unary
+            else grpc.unary_stream_rpc_method_handler
+        )
+        return make(
+            refuse_malformed,
+            request_deserializer=_tolerant(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )
 
 
 class _RecordingServer:
@@ -86,6 +149,7 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
         options=[("grpc.so_reuseport", 0)],
+        interceptors=[MalformedRequestInterceptor()],
     )
     recorder = _RecordingServer(server)
     for dotted in settings.GRPC_SERVICERS:
