@@ -1,9 +1,12 @@
-"""The REST door's body parser: JSON, with a nesting bound.
+"""The REST door's body parser: JSON, with a nesting bound and no NUL characters.
 
 Python's JSON decoder recurses once per nesting level, so a body of a few thousand ``[``
 would end in ``RecursionError`` (a 500) — and so would every recursive walk of the value
 after it (redaction, the audit record). No request of the API nests anywhere near
 ``MAX_NESTING`` levels; a deeper body is refused as malformed, naming the bound.
+
+A NUL character in any text of the body is refused too, naming the field: PostgreSQL
+cannot store it and SQLite would, so refusing it at the door keeps both engines alike.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+from privetl.common.text import nul_path
 
 MAX_NESTING = 32
 
@@ -53,4 +58,7 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(too_deep) from None
         if nesting_of(value) > MAX_NESTING:
             raise ParseError(too_deep)
+        where = nul_path(value)
+        if where is not None:
+            raise ParseError(f"{where} must not contain a NUL character (\\u0000)")
         return value

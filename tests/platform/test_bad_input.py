@@ -83,4 +83,96 @@ def test_bytes_that_are_not_protobuf_are_invalid_argument(users, payload: bytes)
             raw(payload, metadata=[("authorization", f"Bearer {token}")], timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
     assert "not a valid protobuf message" in (caught.value.details() or "")
-    assert "/etl.user.manager.V1.UserManager/CreateUser" in (caught.value.details() or "")
+    assert (caught.value.details() or "").startswith("/etl.user.manager.V1.UserManager/CreateUser: ")
+
+
+# --- NUL characters and impossible timestamps: refused alike on SQLite and PostgreSQL ---
+
+
+def test_a_nul_in_body_text_is_400_naming_the_field(users) -> None:
+    before = User.objects.get(pk="alice").blocked
+    response = admin_client().post(
+        "/api/v1/users/alice/block", data={"reason": "bad\x00actor"}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "reason must not contain a NUL character" in response.json()["message"]
+    assert User.objects.get(pk="alice").blocked == before
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [("/api/v1/users/ali%00ce", "path"), ("/api/v1/audit-logs?actor_user_id=a%00b", "actor_user_id")],
+)
+def test_a_nul_in_the_path_or_query_is_400(users, url: str, field: str) -> None:
+    response = admin_client().get(url)
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "code": "INVALID_ARGUMENT",
+        "message": f"{field} must not contain a NUL character (\\u0000)",
+        "field": field,
+    }
+
+
+def _grpc_call(method: str, request, token: str):
+    with running_server() as port, grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = channel.unary_unary(
+            method,
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=lambda data: data,
+        )
+        with pytest.raises(grpc.RpcError) as caught:
+            call(request, metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    return caught.value
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nul_in_a_grpc_string_is_invalid_argument_and_changes_nothing(users) -> None:
+    from privetl._gen.etl.user.manager.V1 import user_manager_pb2 as pb
+
+    before = (User.objects.count(), AuditLog.objects.count())
+    error = _grpc_call(
+        "/etl.user.manager.V1.UserManager/BlockUser",
+        pb.BlockUserRequest(user_id="alice", reason="bad\x00actor"),
+        token_issue(user_id="root"),
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "reason must not contain a NUL character" in error.details()
+    assert not User.objects.get(pk="alice").blocked
+    assert (User.objects.count(), AuditLog.objects.count()) == before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "complaint"),
+    [(2**62, 0, "since.seconds is"), (0, 2_000_000_000, "since.nanos is"), (0, -1, "since.nanos is")],
+)
+def test_a_timestamp_out_of_range_is_invalid_argument(users, seconds, nanos, complaint) -> None:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from privetl._gen.etl.audit.logger.V1 import audit_logger_pb2 as pb
+
+    request = pb.ListAuditLogsRequest(since=Timestamp(seconds=seconds, nanos=nanos))
+    error = _grpc_call(
+        "/etl.audit.logger.V1.AuditLogger/ListAuditLogs", request, token_issue(user_id="root")
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert complaint in error.details()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_timestamp_nested_in_a_message_is_checked_too(users) -> None:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from privetl._gen.etl.user.manager.V1 import user_manager_pb2 as pb
+
+    request = pb.AddAccessRequest(
+        user_id="alice",
+        access=pb.ExtDatamoduleAccess(
+            ext_datamodule_id="m1", expires_at=Timestamp(seconds=-(2**40))
+        ),
+    )
+    error = _grpc_call(
+        "/etl.user.manager.V1.UserManager/AddAccess", request, token_issue(user_id="alice")
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert "access.expires_at.seconds is" in error.details()
