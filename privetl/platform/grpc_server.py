@@ -7,6 +7,7 @@ Besides the services it serves ``grpc.health.v1.Health`` (SERVING for each servi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +15,118 @@ from typing import Any
 import grpc
 from django.conf import settings
 from django.utils.module_loading import import_string
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Stands in for a request that cannot be served as sent, so the call can be refused."""
+
+    message: str
+
+
+TIMESTAMP_MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
+TIMESTAMP_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+_TIMESTAMP = "google.protobuf.Timestamp"
+
+
+def request_problem(message: Message) -> str | None:
+    """What makes a parsed request unusable, naming the field; None when it is usable.
+
+    Two things parse as valid protobuf yet cannot be served: text holding a NUL (PostgreSQL
+    cannot store it, SQLite would) and a Timestamp outside the range the well-known type
+    defines (0001-01-01 to 9999-12-31, nanos 0..999,999,999), which no date can hold.
+    Iterative, so nesting cannot exhaust the stack.
+    """
+    stack: list[tuple[Message, str]] = [(message, "")]
+    while stack:
+        current, prefix = stack.pop()
+        if current.DESCRIPTOR.full_name == _TIMESTAMP:
+            seconds, nanos = current.seconds, current.nanos  # type: ignore[attr-defined]
+            if not TIMESTAMP_MIN_SECONDS <= seconds <= TIMESTAMP_MAX_SECONDS:
+                return (
+                    f"{prefix or 'timestamp'}.seconds is {seconds}: a Timestamp must lie "
+                    "between 0001-01-01 and 9999-12-31"
+                )
+            if not 0 <= nanos <= 999_999_999:
+                return f"{prefix or 'timestamp'}.nanos is {nanos}: it must be 0 to 999999999"
+            continue
+        for field, value in current.ListFields():
+            name = f"{prefix}.{field.name}" if prefix else field.name
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                items = [*value.keys(), *value.values()]
+            elif field.is_repeated:
+                items = list(value)
+            else:
+                items = [value]
+            for item in items:
+                if isinstance(item, str):
+                    if "\x00" in item:
+                        return f"{name} must not contain a NUL character (\\u0000)"
+                elif isinstance(item, Message):
+                    stack.append((item, name))
+    return None
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            request = deserializer(data)
+        except Exception as exc:  # protobuf's DecodeError, or anything a parser raises
+            return _Refused(
+                f"the request is not a valid protobuf message ({type(exc).__name__}); "
+                "send the message the contract defines"
+            )
+        problem = request_problem(request) if isinstance(request, Message) else None
+        return _Refused(problem) if problem else request
+
+    return deserialize
+
+
+class RequestCheckingInterceptor(grpc.ServerInterceptor):
+    """Answers INVALID_ARGUMENT, not INTERNAL, to a request that cannot be served as sent.
+
+    gRPC deserializes a request before any servicer code runs and answers INTERNAL when
+    that fails ("Exception deserializing request!"). This wraps each unary-request
+    handler: a request that fails to parse, or that ``request_problem`` finds unusable,
+    reaches the handler as a marker, and the call is refused with a message naming the
+    method and what was wrong. Every rpc of the contracts is unary.
+    """
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        """The method's handler, with a deserializer that never raises."""
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_streaming:
+            return handler
+        method = handler_call_details.method
+        behaviour = handler.unary_unary or handler.unary_stream
+
+        def refuse(request: Any, context: grpc.ServicerContext) -> Any:
+            if isinstance(request, _Refused):
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"{method}: {request.message}"
+                )
+            return behaviour(request, context)
+
+        make = (
+            grpc.unary_unary_rpc_method_handler
+            if handler.unary_unary
+            else grpc.unary_stream_rpc_method_handler
+        )
+        return make(
+            refuse,
+            request_deserializer=_tolerant(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )
 
 
 class _RecordingServer:
@@ -86,6 +197,7 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
         options=[("grpc.so_reuseport", 0)],
+        interceptors=[RequestCheckingInterceptor()],
     )
     recorder = _RecordingServer(server)
     for dotted in settings.GRPC_SERVICERS:

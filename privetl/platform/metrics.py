@@ -1,7 +1,9 @@
 """Prometheus metrics of the REST door (the gRPC door counts its own in ``grpc_door``).
 
 Labelled by the URL *route* (``api/v1/users/<str:user_id>``), never the concrete path,
-so ids do not explode the number of series and never reach the metrics.
+so ids do not explode the number of series and never reach the metrics; and by the
+method only when it is a standard one: any other word a client sends is counted as
+``OTHER``, so a client inventing methods cannot create series either.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ HTTP_LATENCY = Histogram(
 )
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+def method_label(method: str | None) -> str:
+    """The method as a label value: a standard method as is, anything else ``OTHER``."""
+    return method if method in KNOWN_METHODS else "OTHER"
+
+
 class PrometheusMiddleware:
     """Counts and times every request (listed first in ``MIDDLEWARE``)."""
 
@@ -35,7 +45,7 @@ class PrometheusMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         route = str(match.route) if match is not None and match.route else "<unmatched>"
-        method = request.method or ""
+        method = method_label(request.method)
         HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
         HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
         return response

@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers
@@ -170,6 +172,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code, message, field = "PERMISSION_DENIED", str(exc.detail), None
     elif isinstance(exc, exceptions.NotFound | Http404):
         code, message, field = "NOT_FOUND", "not found: check the URL and the id", None
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"request body larger than the limit of {limit} bytes: send less per request"
+        return Response(_body("INVALID_ARGUMENT", message, None), status=413)
     elif isinstance(exc, exceptions.MethodNotAllowed):
         response = Response(_body("INVALID_ARGUMENT", str(exc.detail), None), status=405)
         return response

@@ -31,6 +31,7 @@ from privetl.common.errors import (
     NotFound,
     PermissionDenied,
 )
+from privetl.common.text import checked_display_name, checked_free_text
 from privetl.users import notifications
 from privetl.users.models import (
     ID_MAX_LENGTH,
@@ -76,18 +77,8 @@ def validate_id(value: str, *, field: str) -> str:
 
 
 def validate_name(value: str, *, field: str = "name") -> str:
-    """A display name: 1..200 characters, not blank, no control characters."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(
-            f"{field} is required (1 to {NAME_MAX_LENGTH} characters)", field=field
-        )
-    if len(value) > NAME_MAX_LENGTH:
-        raise InvalidArgument(
-            f"{field} is too long: {len(value)} characters, at most {NAME_MAX_LENGTH}", field=field
-        )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise InvalidArgument(f"{field} must not contain control characters", field=field)
-    return value.strip()
+    """A display name: 1..200 visible characters, no control or bidi characters."""
+    return checked_display_name(value, field=field, max_length=NAME_MAX_LENGTH)
 
 
 def validate_optional_email(value: str | None, *, field: str = "email") -> str:
@@ -339,8 +330,7 @@ def user_block(*, actor: Actor, user_id: str, reason: str = "") -> User:
     _require_admin(actor, "block users")
     if user_id in (actor.user_id, actor.impersonator_id):
         raise FailedPrecondition("you cannot block yourself")
-    if len(reason) > 500:
-        raise InvalidArgument("reason is too long: at most 500 characters", field="reason")
+    checked_free_text(reason, field="reason", max_length=500)
     user = _get_user_for_update(user_id)
     before = _user_snapshot(user)
     user.blocked, user.blocked_reason = True, reason
@@ -430,11 +420,7 @@ def access_request_file(
     types = validate_access_types(access_types)
     if request_id:
         validate_id(request_id, field="access.id")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise InvalidArgument(
-            f"access.reason is too long: at most {REASON_MAX_LENGTH} characters",
-            field="access.reason",
-        )
+    checked_free_text(reason, field="access.reason", max_length=REASON_MAX_LENGTH)
     now = timezone.now()
     if expires_at is not None:
         if timezone.is_naive(expires_at):
@@ -508,10 +494,7 @@ def access_request_decide(
         raise InvalidArgument(
             "owner_user_id is required: the id of the deciding owner (you)", field="owner_user_id"
         )
-    if len(note) > REASON_MAX_LENGTH:
-        raise InvalidArgument(
-            f"note is too long: at most {REASON_MAX_LENGTH} characters", field="note"
-        )
+    checked_free_text(note, field="note", max_length=REASON_MAX_LENGTH)
     if owner_user_id != actor.user_id:
         raise PermissionDenied(
             "owner_user_id must be your own user id: you cannot decide in another owner's name"
