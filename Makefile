@@ -43,6 +43,7 @@ check-gen: setup
 lint: setup
 	$(RUN) ruff check .
 	$(RUN) lint-imports
+	$(RUN) mypy
 	$(RUN) privetl makemigrations --check --dry-run
 
 test-sqlite: setup
@@ -65,4 +66,4 @@ bench: setup
 	$(RUN) python bench/getuser_bench.py
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache
