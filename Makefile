@@ -9,6 +9,9 @@ endif
 RUN := $(UV) run --frozen --no-sync
 # PostgreSQL for the second test pass (skipped with a reason when unreachable).
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/privetl
+# Under CI (CI=true, as .ci/run is called) nothing is skipped: a missing PostgreSQL server or
+# buf fails the run, so a green CI always means the PostgreSQL pass and the buf checks ran.
+IN_CI := $(filter true 1 yes,$(CI))
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup demo test lint gen check-gen test-sqlite test-postgres bench clean
@@ -36,6 +39,9 @@ check-gen: setup
 		node_modules/.bin/buf lint && \
 		node_modules/.bin/buf breaking proto --against tests/contracts/given && \
 		echo "buf lint and breaking check (against the given contracts): ok"; \
+	elif [ -n "$(IN_CI)" ]; then \
+		echo "FAILED: buf lint and breaking check — npm is not installed (CI must run them; .ci/run installs npm)" >&2; \
+		exit 1; \
 	else \
 		echo "SKIPPED: buf lint and breaking check — npm is not installed"; \
 	fi
@@ -52,6 +58,9 @@ test-sqlite: setup
 test-postgres: setup
 	@if $(RUN) python -m tests.pg_available "$(PG_TEST_URL)"; then \
 		DATABASE_URL="$(PG_TEST_URL)" $(RUN) pytest -p no:cacheprovider -m "not engine_only"; \
+	elif [ -n "$(IN_CI)" ]; then \
+		echo "FAILED: PostgreSQL pass — no server reachable at $(PG_TEST_URL) (CI must run it; .ci/run installs and starts PostgreSQL)" >&2; \
+		exit 1; \
 	else \
 		echo "SKIPPED: PostgreSQL pass — no server reachable at $(PG_TEST_URL)"; \
 	fi
