@@ -2,6 +2,10 @@
 
 Tests under ``tests/engine`` never touch Django or a database: they are marked
 ``engine_only`` and run once (the PostgreSQL pass of ``make test`` skips them).
+
+Every REST response a test receives in-process (test client, APIClient, live_server) is
+checked against the committed OpenAPI schema (``tests/openapi.py``); one that does not match
+fails the test that received it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+
+from tests import openapi
 
 ENGINE_TESTS = Path(__file__).parent / "engine"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engine_only: framework-free engine test")
+    settings.MIDDLEWARE = [openapi.MIDDLEWARE, *settings.MIDDLEWARE]
+
+
+@pytest.fixture(autouse=True)
+def _responses_match_the_schema(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if a REST response it received does not match docs/openapi.yaml."""
+    openapi.RECORDER.take_new()
+    openapi.RECORDER.current_test = request.node.nodeid
+    yield
+    openapi.RECORDER.current_test = ""
+    if mismatches := openapi.RECORDER.take_new():
+        pytest.fail(
+            f"REST response(s) not matching {openapi.SCHEMA.name} (fix the view's schema "
+            "annotations, then `make gen`):\n" + "\n".join(str(m) for m in mismatches),
+            pytrace=False,
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in openapi.summary():
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,0 +1,172 @@
+"""Every REST response the tests receive, checked against the committed ``docs/openapi.yaml``.
+
+Zulip's habit: the API's description is only worth something if what the API really answers
+matches it. ``tests/conftest.py`` puts :class:`ResponseCheckMiddleware` outermost in
+``settings.MIDDLEWARE`` for the whole session, so every request a test makes — through
+Django's test ``Client``, DRF's ``APIClient`` or real HTTP to ``live_server`` — has its
+response validated by openapi-core: the path and method must be documented, the status code
+documented for that operation, and the body valid for its response schema, with no field the
+schema does not name. New endpoints
+under the documented prefix (``/api/v1/``) are covered with no extra step.
+
+A response that does not match fails the test that received it (at teardown, naming the
+operation and what is wrong), unless its operation and status are in
+:data:`KNOWN_MISMATCHES`: the mismatches found when this check was introduced, each with what
+must change in the API's schema annotations. They are reported at the end of the run; remove
+an entry once it is fixed (``make gen`` then regenerates the schema).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django.http import HttpRequest, HttpResponse
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.django import DjangoOpenAPIRequest, DjangoOpenAPIResponse
+from openapi_core.templating.paths.exceptions import PathNotFound
+
+SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "openapi.yaml"
+
+KNOWN_MISMATCHES: dict[tuple[str, str, int], str] = {}
+"""(METHOD, path template, status) → what must change for the response to match the schema."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One response that the schema does not describe."""
+
+    method: str
+    path: str
+    """The documented path template when the path is documented, else the request's path."""
+    status: int
+    problems: tuple[str, ...]
+    test: str
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.method, self.path, self.status)
+
+    def __str__(self) -> str:
+        lines = [f"{self.method} {self.path} → {self.status} (in {self.test or 'no test'}):"]
+        lines += [f"    {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+@cache
+def spec() -> OpenAPI:
+    """The committed schema, loaded (and itself validated) once per session.
+
+    A body field the schema does not name is a mismatch too (as in Zulip): an undocumented
+    field is a field clients come to rely on without a contract.
+    """
+    return OpenAPI.from_file_path(
+        str(SCHEMA), config=Config(additional_properties_default_policy="forbid")
+    )
+
+
+@cache
+def documented_prefix() -> str:
+    """The common prefix of the documented paths: requests outside it are not checked."""
+    prefix = os.path.commonprefix([str(path) for path in (spec().spec / "paths").keys()])
+    return prefix[: prefix.rfind("/") + 1]
+
+
+def _describe(error: BaseException) -> Iterator[str]:
+    """openapi-core's error, with the individual schema errors under it (JSON path: message)."""
+    schema_errors = list(getattr(error.__cause__, "schema_errors", ()))
+    name = type(error).__name__
+    if schema_errors:
+        yield f"{name}: the body is not valid for the response schema"
+    else:
+        yield f"{name}: {str(error).removeprefix(f'{name}: ')}".splitlines()[0]
+    for schema_error in schema_errors:
+        where = "/".join(str(part) for part in getattr(schema_error, "absolute_path", ()))
+        message = getattr(schema_error, "message", str(schema_error))
+        yield f"  at body/{where}: {message}" if where else f"  {message}"
+
+
+def check(request: HttpRequest, response: HttpResponse, *, test: str = "") -> Mismatch | None:
+    """The response's mismatch with the schema, or None when the schema describes it."""
+    openapi_request = DjangoOpenAPIRequest(request)
+    errors = list(spec().iter_response_errors(openapi_request, DjangoOpenAPIResponse(response)))
+    if not errors:
+        return None
+    documented = not any(isinstance(error, PathNotFound) for error in errors)
+    template = openapi_request.path_pattern if documented else None
+    return Mismatch(
+        method=(request.method or "").upper(),
+        path=template or request.path,
+        status=response.status_code,
+        problems=tuple(line for error in errors for line in _describe(error)),
+        test=RECORDER.current_test,
+    )
+
+
+class Recorder:
+    """The mismatches seen so far; shared with the live server's thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current_test = ""
+        self.new: list[Mismatch] = []
+        self.known: list[Mismatch] = []
+        self.checked = 0
+
+    def record(self, mismatch: Mismatch | None) -> None:
+        with self._lock:
+            self.checked += 1
+            if mismatch is None:
+                return
+            (self.known if mismatch.key in KNOWN_MISMATCHES else self.new).append(mismatch)
+
+    def take_new(self) -> list[Mismatch]:
+        """The mismatches not in KNOWN_MISMATCHES recorded since the last call."""
+        with self._lock:
+            taken, self.new = self.new, []
+            return taken
+
+
+RECORDER = Recorder()
+
+
+class ResponseCheckMiddleware:
+    """Outermost middleware of the test session: checks each response under the documented
+    prefix against the schema and records what does not match (the response is unchanged)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(documented_prefix()):
+            RECORDER.record(check(request, response))
+        return response
+
+
+MIDDLEWARE = f"{__name__}.{ResponseCheckMiddleware.__name__}"
+
+
+def summary() -> list[str]:
+    """The end-of-run report: how many responses were checked, and the known mismatches still
+    seen, one entry per operation and status."""
+    lines = [f"{RECORDER.checked} REST response(s) checked against {SCHEMA.name}"]
+    if not RECORDER.known:
+        return lines if RECORDER.checked else []
+    lines += [
+        f"{len(RECORDER.known)} REST response(s) of the tests do not match {SCHEMA.name} "
+        f"(known, tolerated until fixed; tests/openapi.py KNOWN_MISMATCHES):"
+    ]
+    seen: set[tuple[str, str, int]] = set()
+    for mismatch in RECORDER.known:
+        if mismatch.key in seen:
+            continue
+        seen.add(mismatch.key)
+        count = sum(1 for m in RECORDER.known if m.key == mismatch.key)
+        lines.append(f"  {KNOWN_MISMATCHES[mismatch.key]} ({count}×)")
+        lines.append("  " + str(mismatch).replace("\n", "\n  "))
+    return lines
