@@ -29,13 +29,13 @@ def _time_in(request: Any, name: str) -> dt.datetime | None:
     return getattr(request, name).ToDatetime(tzinfo=dt.UTC)
 
 
-def _outcome_number(outcome: str) -> int:
-    """Outcome name ("denied") → ``AuditOutcome`` number, whatever the enum's prefix."""
+def _outcome_name(outcome: str) -> str:
+    """Outcome ("denied") → its ``AuditOutcome`` value name, whatever the enum's prefix."""
     wanted = outcome.upper()
-    for name, number in pb.AuditOutcome.items():
+    for name in pb.AuditOutcome.keys():
         if name == wanted or name.endswith("_" + wanted):
-            return int(number)
-    return 0
+            return name
+    return pb.AuditOutcome.Name(0)
 
 
 def audit_log_message(record: AuditLog) -> Any:
@@ -49,7 +49,7 @@ def audit_log_message(record: AuditLog) -> Any:
         action=record.action,
         target_type=record.target_type,
         target_id=record.target_id,
-        outcome=_outcome_number(record.outcome),
+        outcome=_outcome_name(record.outcome),
         address=record.address,
         request_id=record.request_id,
         before_json=record.before_json,

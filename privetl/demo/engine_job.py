@@ -11,9 +11,9 @@ runs take theirs from PRIVETL_ANONYMIZATION_SECRET.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,13 +28,13 @@ def copy_sample_module(target: Path) -> Path:
     The demo and the engine's tests both start from such a copy, so neither writes into the
     source tree.
     """
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        from generate import build_sqlite  # examples/customers/generate.py
-    finally:
-        sys.path.remove(str(EXAMPLE))
+    spec = importlib.util.spec_from_file_location("privetl_example_generate", EXAMPLE / "generate.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {EXAMPLE / 'generate.py'}: is the sample module there?")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.sqlite", "__pycache__"))
-    build_sqlite(target)
+    generate.build_sqlite(target)
     return target / "module.json"
 
 

@@ -109,6 +109,8 @@ class RequestCheckingInterceptor(grpc.ServerInterceptor):
             return handler
         method = handler_call_details.method
         behaviour = handler.unary_unary or handler.unary_stream
+        if behaviour is None:  # pragma: no cover - a unary-request handler has one of the two
+            return handler
 
         def refuse(request: Any, context: grpc.ServicerContext) -> Any:
             if isinstance(request, _Refused):

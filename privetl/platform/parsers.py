@@ -11,6 +11,7 @@ cannot store it and SQLite would, so refusing it at the door keeps both engines 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -48,7 +49,7 @@ class BoundedJSONParser(JSONParser):
         self,
         stream: Any,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         """The parsed body; ParseError (400 INVALID_ARGUMENT) when it nests too deep."""
         too_deep = f"JSON nested deeper than {MAX_NESTING} levels: no request of this API does"
