@@ -17,8 +17,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from privetl.common.context import Actor
-from privetl.common.errors import NotFound, PermissionDenied
+from privetl.common.errors import NotFound, PermissionDenied, Unauthenticated
 from privetl.users.models import AccessRequest, AccessState, LoginEvent, User, UserRole
+
+ADMIN = "ADMIN"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,55 @@ def user_get_for_auth(user_id: str) -> AuthSubject:
         raise NotFound(f"user {user_id!r} does not exist", field="user_id")
     roles = frozenset(role for _, _, role in rows if role is not None)
     return AuthSubject(user_id=rows[0][0], roles=roles, blocked=rows[0][1])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whom a call (or a token) acts as, and the admin behind it when impersonating."""
+
+    subject: AuthSubject
+    impersonator: AuthSubject | None = None
+
+
+def principal_for(*, user_id: str, impersonator_id: str | None = None) -> Principal:
+    """The one rule of who may act as whom, for authentication and ``privetl token`` alike.
+
+    Without ``impersonator_id``: ``user_id`` must exist and not be blocked. With it: the
+    impersonator must exist, not be blocked and hold ADMIN, and the impersonated user must
+    exist and not be blocked. Acting as oneself is no impersonation.
+
+    Raises ``Unauthenticated`` when the user who authenticates (the impersonator, or the
+    user) is unknown or blocked, and ``PermissionDenied`` when the impersonation is refused.
+    """
+    if impersonator_id == user_id:
+        impersonator_id = None
+    authenticating = _known_subject(impersonator_id or user_id)
+    if authenticating.blocked:
+        raise Unauthenticated(
+            f"user {authenticating.user_id!r} is blocked; ask an admin to unblock it"
+        )
+    if impersonator_id is None:
+        return Principal(subject=authenticating)
+    if ADMIN not in authenticating.roles:
+        raise PermissionDenied(
+            f"only an ADMIN may act as another user; {impersonator_id!r} is not one"
+        )
+    try:
+        target = user_get_for_auth(user_id)
+    except NotFound:
+        raise PermissionDenied(f"cannot act as {user_id!r}: no such user") from None
+    if target.blocked:
+        raise PermissionDenied(f"cannot act as {user_id!r}: the user is blocked")
+    return Principal(subject=target, impersonator=authenticating)
+
+
+def _known_subject(user_id: str) -> AuthSubject:
+    try:
+        return user_get_for_auth(user_id)
+    except NotFound:
+        raise Unauthenticated(
+            f"user {user_id!r} does not exist here; ask an admin to create it"
+        ) from None
 
 
 # --- grants and effective state -------------------------------------------------------

@@ -13,6 +13,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
@@ -48,6 +49,7 @@ from privetl.users.selectors import (
     access_request_effective_state,
     access_requests_matching,
     module_has_owner,
+    principal_for,
     user_is_module_owner,
 )
 
@@ -658,3 +660,62 @@ def access_request_remove(
             after=_request_snapshot(request),
         )
     return targets
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """Who a token about to be issued is for, checked and recorded: the issuer signs this."""
+
+    user_id: str
+    impersonator_id: str | None
+    ttl_seconds: int | None
+    jti: str
+
+
+@transaction.atomic
+def token_issue_record(
+    *,
+    actor: Actor,
+    user_id: str,
+    impersonator_id: str | None = None,
+    ttl_seconds: int | None = None,
+) -> TokenGrant:
+    """``privetl token``: check who the token may be for, and audit that it was issued.
+
+    The impersonation rule is authentication's own (``selectors.principal_for``), so a
+    token is never issued that authentication would refuse. The record names who issued
+    it, for whom, the impersonating admin, the lifetime and the token id (``jti``), never
+    the token text.
+    """
+    validate_id(user_id, field="user_id")
+    if impersonator_id:
+        validate_id(impersonator_id, field="impersonator_id")
+    if ttl_seconds is not None and ttl_seconds <= 0:
+        raise InvalidArgument(
+            "ttl_seconds must be a positive number of seconds", field="ttl_seconds"
+        )
+    principal = principal_for(user_id=user_id, impersonator_id=impersonator_id)
+    grant = TokenGrant(
+        user_id=principal.subject.user_id,
+        impersonator_id=principal.impersonator.user_id if principal.impersonator else None,
+        ttl_seconds=ttl_seconds,
+        jti=uuid.uuid4().hex,
+    )
+    audit_record(
+        actor=actor,
+        service=SERVICE,
+        action="token.issue",
+        target_type="user",
+        target_id=grant.user_id,
+        after={
+            "user_id": grant.user_id,
+            "impersonator_id": grant.impersonator_id,
+            "ttl_seconds": grant.ttl_seconds,
+            "jti": grant.jti,
+        },
+        detail="impersonation" if grant.impersonator_id else "",
+    )
+    return grant

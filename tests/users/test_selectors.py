@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from privetl.common.context import Actor
-from privetl.common.errors import NotFound, PermissionDenied
+from privetl.common.errors import NotFound, PermissionDenied, Unauthenticated
 from privetl.users import selectors, services
 from privetl.users.models import AccessRequest
 from tests.users.conftest import actor_for
@@ -133,3 +133,23 @@ def test_reads_do_not_grow_with_the_data(admin, alice, olga, django_assert_num_q
         assert len(selectors.access_requests_pending_for_owner(actor=olga)) == 5
     with django_assert_num_queries(3):
         assert len(selectors.access_requests_pending_for_owner(actor=admin)) == 5
+
+
+def test_principal_for_is_the_one_impersonation_rule(admin, alice, bob) -> None:
+    assert selectors.principal_for(user_id="alice").subject.user_id == "alice"
+    acting = selectors.principal_for(user_id="alice", impersonator_id="root")
+    assert (acting.subject.user_id, acting.impersonator.user_id) == ("alice", "root")
+    assert selectors.principal_for(user_id="root", impersonator_id="root").impersonator is None
+    with pytest.raises(Unauthenticated, match="does not exist"):
+        selectors.principal_for(user_id="ghost")
+    with pytest.raises(Unauthenticated, match="does not exist"):
+        selectors.principal_for(user_id="alice", impersonator_id="ghost")
+    with pytest.raises(PermissionDenied, match="only an ADMIN"):
+        selectors.principal_for(user_id="alice", impersonator_id="bob")
+    with pytest.raises(PermissionDenied, match="no such user"):
+        selectors.principal_for(user_id="ghost", impersonator_id="root")
+    services.user_block(actor=admin, user_id="alice")
+    with pytest.raises(Unauthenticated, match="blocked"):
+        selectors.principal_for(user_id="alice")
+    with pytest.raises(PermissionDenied, match="blocked"):
+        selectors.principal_for(user_id="alice", impersonator_id="root")
