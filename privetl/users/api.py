@@ -664,7 +664,16 @@ def _bool_param(request: Request, name: str, default: bool) -> bool:
 
 def _paging(request: Request) -> tuple[int, str]:
     """``page_size`` (0 = the default; checked against the maximum by the selector) and
-    ``page_token``: the same two inputs as every gRPC list."""
+    ``page_token``: the same two inputs as every gRPC list.
+
+    ``limit``, the older name, is refused rather than ignored: a client relying on it would
+    otherwise get pages of another size without being told.
+    """
+    if "limit" in request.query_params:
+        raise InvalidArgument(
+            f"limit is no longer accepted: use page_size (1..{MAX_PAGE_SIZE}) and page_token",
+            field="limit",
+        )
     return _int_param(request, "page_size", 0), request.query_params.get("page_token", "")
 
 

@@ -180,6 +180,13 @@ def test_rest_lists_refuse_forged_and_foreign_tokens(crowd, name) -> None:
         assert response.json()["field"] == "page_token"
 
 
+@pytest.mark.parametrize("name", sorted(REST_LISTS))
+def test_rest_lists_refuse_the_old_limit_rather_than_ignore_it(crowd, name) -> None:
+    response = _rest_get(REST_LISTS[name], limit=1000)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "limit" and "page_size" in response.json()["message"]
+
+
 def test_rest_token_is_tied_to_the_filters(crowd) -> None:
     denied = REST_LISTS["user_requests_denied"]
     token = _rest_get(denied, page_size=1).json()["next_page_token"]
