@@ -9,7 +9,6 @@ travel as their contract names ("READ", "OWNER", "EDIT_TASK", "PENDING").
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,9 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from privetl.common.errors import InvalidArgument
+from privetl.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from privetl.platform.rest import ErrorSerializer, actor_from
 from privetl.users import selectors, services
-from privetl.users.models import AccessRequest, AccessType, LoginEvent, Role, User
+from privetl.users.models import AccessType, Role
 
 ROLE_CHOICES = [r.value for r in Role]
 ACCESS_TYPE_CHOICES = [t.value for t in AccessType]
@@ -37,6 +37,23 @@ USER_ID = OpenApiParameter(
 )
 ACCESS_REQUEST_ID = OpenApiParameter(
     "access_request_id", str, OpenApiParameter.PATH, description="The access request's id."
+)
+PAGE_SIZE = OpenApiParameter(
+    "page_size",
+    int,
+    description=f"At most this many items, 1..{MAX_PAGE_SIZE} (the maximum); omitted or 0 means "
+    f"{DEFAULT_PAGE_SIZE}. Above {MAX_PAGE_SIZE} is 400 INVALID_ARGUMENT naming the maximum.",
+)
+PAGE_TOKEN = OpenApiParameter(
+    "page_token",
+    str,
+    description="`next_page_token` of the previous page of this same list and filters; omit "
+    "for the first page. A token of another list or other filters is 400 INVALID_ARGUMENT.",
+)
+PAGING = [PAGE_SIZE, PAGE_TOKEN]
+NEXT_PAGE_HELP = (
+    "Pass as `page_token` for the next page; empty only on the last page (a list has no cap: "
+    "page on until it is empty)."
 )
 ROLE = OpenApiParameter(
     "role",
@@ -80,14 +97,14 @@ class AccessRequestOut(serializers.Serializer):
     )
 
 
-def access_request_data(request: AccessRequest, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The output dict of one request (state is the effective one, as a contract name)."""
+def access_request_data(request: selectors.AccessRequestView) -> dict[str, Any]:
+    """The output dict of one request (its effective state as a contract name)."""
     return {
         "id": request.id,
         "user_id": request.user_id,
         "ext_datamodule_id": request.ext_datamodule_id,
         "access_types": request.access_types,
-        "state": selectors.access_request_effective_state(request, now).upper(),
+        "state": request.state.upper(),
         "reason": request.reason,
         "expires_at": request.expires_at,
         "created_at": request.created_at,
@@ -120,20 +137,17 @@ class UserOut(serializers.Serializer):
     )
 
 
-def user_view_data(
-    view: selectors.UserView, *, actor_id: str, actor_is_admin: bool
-) -> dict[str, Any]:
-    """The output dict of GetUser."""
-    user = view.user
+def user_view_data(view: selectors.UserView) -> dict[str, Any]:
+    """The output dict of GetUser (the e-mail is None unless the caller may see it)."""
     return {
-        "id": user.id,
-        "name": user.name,
-        "email": (user.email or None) if (actor_is_admin or actor_id == user.id) else None,
+        "id": view.id,
+        "name": view.name,
+        "email": view.email,
         "roles": view.roles,
-        "blocked": user.blocked,
-        "created_at": user.created_at,
-        "ext_datamodule_accesses": [access_request_data(r, view.now) for r in view.grants],
-        "access_requests": [access_request_data(r, view.now) for r in view.other_requests],
+        "blocked": view.blocked,
+        "created_at": view.created_at,
+        "ext_datamodule_accesses": [access_request_data(r) for r in view.grants],
+        "access_requests": [access_request_data(r) for r in view.other_requests],
     }
 
 
@@ -150,12 +164,12 @@ class UserSummaryOut(serializers.Serializer):
     created_at = serializers.DateTimeField(help_text="When the user was created.")
 
 
-def user_summary_data(user: User, roles: list[str]) -> dict[str, Any]:
+def user_summary_data(user: selectors.UserSummary) -> dict[str, Any]:
     """The output dict of one user in a list."""
     return {
         "id": user.id,
         "name": user.name,
-        "roles": roles,
+        "roles": user.roles,
         "blocked": user.blocked,
         "blocked_reason": user.blocked_reason,
         "created_at": user.created_at,
@@ -185,8 +199,11 @@ class UserListOut(serializers.Serializer):
     """One page of ListUsers."""
 
     users = UserSummaryOut(many=True, help_text="One page of users, ordered by id.")
+    next_page_token = serializers.CharField(allow_blank=True, help_text=NEXT_PAGE_HELP)
     next_after = serializers.CharField(
-        allow_null=True, help_text="Pass as `after` for the next page; null at the end."
+        allow_null=True,
+        help_text="Deprecated (use `next_page_token`): the last id of this page, to pass as "
+        "`after`, while more follow; null on the last page.",
     )
 
 
@@ -211,33 +228,40 @@ class UsersView(APIView):
             email=data.get("email") or None,
         )
         return Response(
-            UserSummaryOut(user_summary_data(user, [])).data, status=status.HTTP_201_CREATED
+            UserSummaryOut(user_summary_data(user)).data, status=status.HTTP_201_CREATED
         )
 
     @extend_schema(
         tags=[TAG],
         operation_id="users_list",
         summary="List users (ListUsers)",
-        description="ADMIN only. Users ordered by id, one page at a time.",
+        description=f"ADMIN only. Users ordered by id, one page at a time: at most "
+        f"{MAX_PAGE_SIZE} per page (`page_size`), `next_page_token` until the last page.",
         parameters=[
-            OpenApiParameter("limit", int, description="Page size, 1..1000 (default 100)."),
+            *PAGING,
             OpenApiParameter(
-                "after", str, description="Return users whose id sorts after this one."
+                "after",
+                str,
+                description="Deprecated (page with `page_token`): only users whose id sorts "
+                "after this one.",
             ),
         ],
         responses={200: UserListOut, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        limit = _int_param(request, "limit", 100)
-        users = selectors.user_list_for_actor(
-            actor=actor_from(request), limit=limit, after=request.query_params.get("after", "")
+        page_size, page_token = _paging(request)
+        page = selectors.user_list_for_actor(
+            actor=actor_from(request),
+            page_size=page_size,
+            page_token=page_token,
+            after=request.query_params.get("after", ""),
         )
-        roles = selectors.user_roles_map([u.id for u in users])
         return Response(
             UserListOut(
                 {
-                    "users": [user_summary_data(u, roles[u.id]) for u in users],
-                    "next_after": users[-1].id if len(users) == max(1, min(limit, 1000)) else None,
+                    "users": [user_summary_data(u) for u in page.items],
+                    "next_page_token": page.next_page_token,
+                    "next_after": page.items[-1].id if page.next_page_token else None,
                 }
             ).data
         )
@@ -257,13 +281,8 @@ class UserDetailView(APIView):
         responses={200: UserOut, **ERRORS},
     )
     def get(self, request: Request, user_id: str) -> Response:
-        actor = actor_from(request)
-        view = selectors.user_get_for_actor(actor=actor, user_id=user_id)
-        return Response(
-            UserOut(
-                user_view_data(view, actor_id=actor.user_id, actor_is_admin=actor.is_admin)
-            ).data
-        )
+        view = selectors.user_get_for_actor(actor=actor_from(request), user_id=user_id)
+        return Response(UserOut(user_view_data(view)).data)
 
 
 class RoleIn(serializers.Serializer):
@@ -301,10 +320,10 @@ class UserRolesView(APIView):
     )
     def post(self, request: Request, user_id: str) -> Response:
         data = _parse(RoleIn, request)
-        changed = services.user_role_add(
+        change = services.user_role_add(
             actor=actor_from(request), user_id=user_id, role=data["role"]
         )
-        return Response(RolesOut({"changed": changed, "roles": _roles(user_id)}).data)
+        return Response(RolesOut({"changed": change.changed, "roles": change.roles}).data)
 
 
 class UserRoleDetailView(APIView):
@@ -319,8 +338,8 @@ class UserRoleDetailView(APIView):
         responses={200: RolesOut, **ERRORS},
     )
     def delete(self, request: Request, user_id: str, role: str) -> Response:
-        changed = services.user_role_remove(actor=actor_from(request), user_id=user_id, role=role)
-        return Response(RolesOut({"changed": changed, "roles": _roles(user_id)}).data)
+        change = services.user_role_remove(actor=actor_from(request), user_id=user_id, role=role)
+        return Response(RolesOut({"changed": change.changed, "roles": change.roles}).data)
 
 
 class BlockIn(serializers.Serializer):
@@ -348,7 +367,7 @@ class UserBlockView(APIView):
         user = services.user_block(
             actor=actor_from(request), user_id=user_id, reason=data.get("reason", "")
         )
-        return Response(UserSummaryOut(user_summary_data(user, _roles(user_id))).data)
+        return Response(UserSummaryOut(user_summary_data(user)).data)
 
 
 class UserUnblockView(APIView):
@@ -365,7 +384,7 @@ class UserUnblockView(APIView):
     )
     def post(self, request: Request, user_id: str) -> Response:
         user = services.user_unblock(actor=actor_from(request), user_id=user_id)
-        return Response(UserSummaryOut(user_summary_data(user, _roles(user_id))).data)
+        return Response(UserSummaryOut(user_summary_data(user)).data)
 
 
 class LoginOut(serializers.Serializer):
@@ -384,7 +403,8 @@ class LoginOut(serializers.Serializer):
 class LoginListOut(serializers.Serializer):
     """A user's login history."""
 
-    logins = LoginOut(many=True, help_text="Newest first.")
+    logins = LoginOut(many=True, help_text="One page, newest first.")
+    next_page_token = serializers.CharField(allow_blank=True, help_text=NEXT_PAGE_HELP)
 
 
 class UserLoginsView(APIView):
@@ -394,18 +414,19 @@ class UserLoginsView(APIView):
         tags=[TAG],
         operation_id="users_logins",
         summary="Login history (ListLogins)",
-        description="The user themself or an ADMIN. Newest first.",
-        parameters=[
-            USER_ID,
-            OpenApiParameter("limit", int, description="At most this many, 1..1000 (default 100)."),
-        ],
+        description=f"The user themself or an ADMIN. Newest first, at most {MAX_PAGE_SIZE} per "
+        "page (`page_size`), `next_page_token` until the last page.",
+        parameters=[USER_ID, *PAGING],
         responses={200: LoginListOut, **ERRORS},
     )
     def get(self, request: Request, user_id: str) -> Response:
-        events: list[LoginEvent] = selectors.login_events_for_actor(
-            actor=actor_from(request), user_id=user_id, limit=_int_param(request, "limit", 100)
+        page_size, page_token = _paging(request)
+        page = selectors.login_events_for_actor(
+            actor=actor_from(request), user_id=user_id, page_size=page_size, page_token=page_token
         )
-        return Response(LoginListOut({"logins": events}).data)
+        return Response(
+            LoginListOut({"logins": page.items, "next_page_token": page.next_page_token}).data
+        )
 
 
 # --- access requests ------------------------------------------------------------------
@@ -439,7 +460,8 @@ class AccessRequestFileIn(serializers.Serializer):
 class AccessRequestListOut(serializers.Serializer):
     """A list of access requests."""
 
-    access_requests = AccessRequestOut(many=True, help_text="Oldest first.")
+    access_requests = AccessRequestOut(many=True, help_text="One page, oldest first.")
+    next_page_token = serializers.CharField(allow_blank=True, help_text=NEXT_PAGE_HELP)
 
 
 class UserAccessRequestsView(APIView):
@@ -474,16 +496,33 @@ class UserAccessRequestsView(APIView):
     @extend_schema(
         tags=[TAG],
         operation_id="access_requests_of_user",
-        parameters=[USER_ID],
         summary="A user's requests (ListUserAccessRequests)",
-        description="Every request of the user in any state; for whoever may see the user.",
+        description=f"Every request of the user (or only those in the given effective states); "
+        f"for whoever may see the user. Oldest first, at most {MAX_PAGE_SIZE} per page "
+        "(`page_size`), `next_page_token` until the last page.",
+        parameters=[
+            USER_ID,
+            OpenApiParameter(
+                "state",
+                str,
+                many=True,
+                enum=STATE_NAMES,
+                description="Only requests in this effective state (repeat for several).",
+            ),
+            *PAGING,
+        ],
         responses={200: AccessRequestListOut, **ERRORS},
     )
     def get(self, request: Request, user_id: str) -> Response:
-        items = selectors.access_requests_for_user(actor=actor_from(request), user_id=user_id)
-        return Response(
-            AccessRequestListOut({"access_requests": [access_request_data(r) for r in items]}).data
+        page_size, page_token = _paging(request)
+        page = selectors.access_requests_for_user(
+            actor=actor_from(request),
+            user_id=user_id,
+            states=[state.lower() for state in request.query_params.getlist("state")],
+            page_size=page_size,
+            page_token=page_token,
         )
+        return Response(_request_list_data(page))
 
 
 class AccessRequestsView(APIView):
@@ -495,30 +534,27 @@ class AccessRequestsView(APIView):
         summary="Requests to decide (ListPendingAccessRequests)",
         description="With pending=true (default): pending requests you may decide — on modules you own, "
         "and for an ADMIN also on modules without an owner; never your own. With pending=false: every "
-        "request on modules you own (an ADMIN: every request).",
+        "request on modules you own (an ADMIN: every request). Oldest first, at most "
+        f"{MAX_PAGE_SIZE} per page (`page_size`), `next_page_token` until the last page.",
         parameters=[
             OpenApiParameter(
                 "pending", bool, description="Only pending requests you can decide (default true)."
             ),
             OpenApiParameter("ext_datamodule_id", str, description="Only this module."),
+            *PAGING,
         ],
         responses={200: AccessRequestListOut, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        actor = actor_from(request)
-        pending = _bool_param(request, "pending", True)
-        module = request.query_params.get("ext_datamodule_id") or None
-        if pending:
-            items = selectors.access_requests_pending_for_owner(
-                actor=actor, ext_datamodule_id=module
-            )
-        else:
-            items = selectors.access_requests_on_owned_modules(
-                actor=actor, ext_datamodule_id=module
-            )
-        return Response(
-            AccessRequestListOut({"access_requests": [access_request_data(r) for r in items]}).data
+        page_size, page_token = _paging(request)
+        page = selectors.access_requests_to_decide(
+            actor=actor_from(request),
+            pending=_bool_param(request, "pending", True),
+            ext_datamodule_id=request.query_params.get("ext_datamodule_id") or None,
+            page_size=page_size,
+            page_token=page_token,
         )
+        return Response(_request_list_data(page))
 
 
 class AccessRequestDetailView(APIView):
@@ -626,5 +662,25 @@ def _bool_param(request: Request, name: str, default: bool) -> bool:
     raise InvalidArgument(f"{name} must be true or false", field=name)
 
 
-def _roles(user_id: str) -> list[str]:
-    return selectors.user_roles_map([user_id])[user_id]
+def _paging(request: Request) -> tuple[int, str]:
+    """``page_size`` (0 = the default; checked against the maximum by the selector) and
+    ``page_token``: the same two inputs as every gRPC list.
+
+    ``limit``, the older name, is refused rather than ignored: a client relying on it would
+    otherwise get pages of another size without being told.
+    """
+    if "limit" in request.query_params:
+        raise InvalidArgument(
+            f"limit is no longer accepted: use page_size (1..{MAX_PAGE_SIZE}) and page_token",
+            field="limit",
+        )
+    return _int_param(request, "page_size", 0), request.query_params.get("page_token", "")
+
+
+def _request_list_data(page: Page[selectors.AccessRequestView]) -> dict[str, Any]:
+    return AccessRequestListOut(
+        {
+            "access_requests": [access_request_data(r) for r in page.items],
+            "next_page_token": page.next_page_token,
+        }
+    ).data

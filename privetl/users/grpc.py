@@ -3,6 +3,8 @@
 Each method does the four steps of every door: parse the request message → (the
 ``grpc_door`` decorator has authenticated the caller into ``actor`` and maps
 ``PrivetlError`` to a status code) → call one service or selector → build the response.
+What to show (e-mail, effective states, which requests, page bounds) is decided by the
+selectors and services, the same for this door and the REST one.
 
 Wire compatibility: ``User.ext_datamodule_accesses`` (field 4) carries current grants
 only, so a client generated from the original contract can never mistake a pending
@@ -24,7 +26,7 @@ from privetl.common.context import Actor
 from privetl.common.errors import InvalidArgument
 from privetl.platform.grpc_door import grpc_door
 from privetl.users import selectors, services
-from privetl.users.models import AccessRequest, LoginEvent, User
+from privetl.users.models import LoginEvent
 
 SERVICE = "users"
 
@@ -75,15 +77,13 @@ def _datetime(message: Any, name: str) -> dt.datetime | None:
 # --- message builders ------------------------------------------------------------------
 
 
-def access_message(
-    request: AccessRequest, now: dt.datetime | None = None
-) -> pb.ExtDatamoduleAccess:
+def access_message(request: selectors.AccessRequestView) -> pb.ExtDatamoduleAccess:
     """One request as ``ExtDatamoduleAccess`` (fields 1-3 are what old clients read)."""
     message = pb.ExtDatamoduleAccess(
         id=request.id,
         ext_datamodule_id=request.ext_datamodule_id,
         access_types=[pb.ExtDatamoduleAccessType.Value(t) for t in request.access_types],
-        state=_state_number(selectors.access_request_effective_state(request, now)),
+        state=_state_number(request.state),
         reason=request.reason,
         user_id=request.user_id,
         decided_by=request.decided_by,
@@ -96,29 +96,24 @@ def access_message(
     return message
 
 
-def user_message(view: selectors.UserView) -> pb.User:
-    """GetUser's ``User``: grants in field 4, every other request in field 5."""
-    message = pb.User(
-        id=view.user.id,
-        name=view.user.name,
-        roles=[pb.UserRole.Value(r) for r in view.roles],
-        ext_datamodule_accesses=[access_message(r, view.now) for r in view.grants],
-        access_requests=[access_message(r, view.now) for r in view.other_requests],
-        blocked=view.user.blocked,
-    )
-    message.created_at.CopyFrom(_timestamp(view.user.created_at))
-    return message
-
-
-def user_summary_message(user: User, roles: list[str]) -> pb.User:
-    """A user in a list: no requests."""
+def user_summary_message(user: selectors.UserSummary) -> pb.User:
+    """A user in a list: no requests, no e-mail."""
     message = pb.User(
         id=user.id,
         name=user.name,
-        roles=[pb.UserRole.Value(r) for r in roles],
+        roles=[pb.UserRole.Value(r) for r in user.roles],
         blocked=user.blocked,
     )
     message.created_at.CopyFrom(_timestamp(user.created_at))
+    return message
+
+
+def user_message(view: selectors.UserView) -> pb.User:
+    """GetUser's ``User``: grants in field 4, every other request in field 5, e-mail if shown."""
+    message = user_summary_message(view)
+    message.ext_datamodule_accesses.extend(access_message(r) for r in view.grants)
+    message.access_requests.extend(access_message(r) for r in view.other_requests)
+    message.email = view.email or ""
     return message
 
 
@@ -135,32 +130,6 @@ def login_message(event: LoginEvent) -> pb.Login:
     )
     message.occurred_at.CopyFrom(_timestamp(event.at))
     return message
-
-
-def _page_size(page_size: int) -> int:
-    """The page size asked for: 0 means the default (100), at most 1000."""
-    if page_size < 0:
-        raise InvalidArgument("page_size must not be negative", field="page_size")
-    return min(page_size or 100, 1000)
-
-
-def _page_bounds(request: Any) -> tuple[int, int]:
-    """(offset, size) from ``page_token`` / ``page_size``; the token is an opaque offset."""
-    size = _page_size(request.page_size)
-    try:
-        offset = int(request.page_token) if request.page_token else 0
-    except ValueError:
-        offset = -1
-    if offset < 0:
-        raise InvalidArgument("page_token is not one this server handed out", field="page_token")
-    return offset, size
-
-
-def _page(items: list[Any], request: Any) -> tuple[list[Any], str]:
-    """One page of ``items`` and the token of the next page ("" at the end)."""
-    offset, size = _page_bounds(request)
-    end = offset + size
-    return items[offset:end], (str(end) if end < len(items) else "")
 
 
 def _state_names(values: Iterable[int]) -> set[str]:
@@ -190,7 +159,9 @@ class UserManagerServicer(pb_grpc.UserManagerServicer):
     def CreateUser(
         self, request: pb.CreateUserRequest, context: grpc.ServicerContext, *, actor: Actor
     ) -> pb.CreateUserResponse:  # noqa: N802
-        services.user_create(actor=actor, id=request.id, name=request.name)
+        services.user_create(
+            actor=actor, id=request.id, name=request.name, email=request.email or None
+        )
         return pb.CreateUserResponse(result=True)
 
     @grpc_door(service=SERVICE, action="GetUser")
@@ -269,17 +240,15 @@ class UserManagerServicer(pb_grpc.UserManagerServicer):
     def ListUsers(  # noqa: N802
         self, request: pb.ListUsersRequest, context: grpc.ServicerContext, *, actor: Actor
     ) -> pb.ListUsersResponse:
-        size = _page_size(request.page_size)
-        users = selectors.user_list_for_actor(
+        page = selectors.user_list_for_actor(
             actor=actor,
-            limit=size,
-            after=request.page_token,
+            page_size=request.page_size,
+            page_token=request.page_token,
             include_blocked=request.include_blocked,
         )
-        roles = selectors.user_roles_map([u.id for u in users])
         return pb.ListUsersResponse(
-            users=[user_summary_message(u, roles[u.id]) for u in users],
-            next_page_token=users[-1].id if len(users) == size else "",
+            users=[user_summary_message(u) for u in page.items],
+            next_page_token=page.next_page_token,
         )
 
     @grpc_door(service=SERVICE, action="ListPendingAccessRequests")
@@ -290,12 +259,16 @@ class UserManagerServicer(pb_grpc.UserManagerServicer):
         *,
         actor: Actor,
     ) -> pb.ListPendingAccessRequestsResponse:
-        items = selectors.access_requests_pending_for_owner(
-            actor=actor, ext_datamodule_id=request.ext_datamodule_id or None
+        page = selectors.access_requests_to_decide(
+            actor=actor,
+            pending=True,
+            ext_datamodule_id=request.ext_datamodule_id or None,
+            page_size=request.page_size,
+            page_token=request.page_token,
         )
-        page, token = _page(items, request)
         return pb.ListPendingAccessRequestsResponse(
-            requests=[access_message(r) for r in page], next_page_token=token
+            requests=[access_message(r) for r in page.items],
+            next_page_token=page.next_page_token,
         )
 
     @grpc_door(service=SERVICE, action="ListUserAccessRequests")
@@ -306,13 +279,16 @@ class UserManagerServicer(pb_grpc.UserManagerServicer):
         *,
         actor: Actor,
     ) -> pb.ListUserAccessRequestsResponse:
-        states = _state_names(request.states)
-        items = selectors.access_requests_for_user(actor=actor, user_id=request.user_id)
-        if states:
-            items = [r for r in items if selectors.access_request_effective_state(r) in states]
-        page, token = _page(items, request)
+        page = selectors.access_requests_for_user(
+            actor=actor,
+            user_id=request.user_id,
+            states=_state_names(request.states),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
         return pb.ListUserAccessRequestsResponse(
-            requests=[access_message(r) for r in page], next_page_token=token
+            requests=[access_message(r) for r in page.items],
+            next_page_token=page.next_page_token,
         )
 
     @grpc_door(service=SERVICE, action="GetAccessRequest")
@@ -342,12 +318,15 @@ class UserManagerServicer(pb_grpc.UserManagerServicer):
     def ListLogins(  # noqa: N802
         self, request: pb.ListLoginsRequest, context: grpc.ServicerContext, *, actor: Actor
     ) -> pb.ListLoginsResponse:
-        offset, size = _page_bounds(request)
-        events = selectors.login_events_for_actor(
-            actor=actor, user_id=request.user_id, limit=offset + size + 1
+        page = selectors.login_events_for_actor(
+            actor=actor,
+            user_id=request.user_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
         )
-        page, token = _page(events, request)
-        return pb.ListLoginsResponse(logins=[login_message(e) for e in page], next_page_token=token)
+        return pb.ListLoginsResponse(
+            logins=[login_message(e) for e in page.items], next_page_token=page.next_page_token
+        )
 
 
 def register(server: grpc.Server) -> None:

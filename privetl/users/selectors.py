@@ -6,19 +6,30 @@ same way: "may this actor see/decide/withdraw this?" Views and servicers never c
 
 Effective state: an approved request whose ``expires_at`` has passed is a grant no
 longer — it is read as ``expired`` everywhere, compared with the clock at read time.
+
+What a door gets back is already what it may show: a ``UserView`` carries the e-mail
+address only when the caller may see it, and every request comes as an
+``AccessRequestView`` with its effective state read. Every list is one page of the one
+scheme (``privetl.common.paging``: ``page_size`` up to ``MAX_PAGE_SIZE``, a signed
+``page_token``, ``next_page_token`` until the end), never a silent cut.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from privetl.common.context import Actor
-from privetl.common.errors import NotFound, PermissionDenied
+from privetl.common.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from privetl.common.paging import Page, keyset_page, scope_of
 from privetl.users.models import AccessRequest, AccessState, LoginEvent, User, UserRole
+
+ADMIN = "ADMIN"
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,55 @@ def user_get_for_auth(user_id: str) -> AuthSubject:
     return AuthSubject(user_id=rows[0][0], roles=roles, blocked=rows[0][1])
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Whom a call (or a token) acts as, and the admin behind it when impersonating."""
+
+    subject: AuthSubject
+    impersonator: AuthSubject | None = None
+
+
+def principal_for(*, user_id: str, impersonator_id: str | None = None) -> Principal:
+    """The one rule of who may act as whom, for authentication and ``privetl token`` alike.
+
+    Without ``impersonator_id``: ``user_id`` must exist and not be blocked. With it: the
+    impersonator must exist, not be blocked and hold ADMIN, and the impersonated user must
+    exist and not be blocked. Acting as oneself is no impersonation.
+
+    Raises ``Unauthenticated`` when the user who authenticates (the impersonator, or the
+    user) is unknown or blocked, and ``PermissionDenied`` when the impersonation is refused.
+    """
+    if impersonator_id == user_id:
+        impersonator_id = None
+    authenticating = _known_subject(impersonator_id or user_id)
+    if authenticating.blocked:
+        raise Unauthenticated(
+            f"user {authenticating.user_id!r} is blocked; ask an admin to unblock it"
+        )
+    if impersonator_id is None:
+        return Principal(subject=authenticating)
+    if ADMIN not in authenticating.roles:
+        raise PermissionDenied(
+            f"only an ADMIN may act as another user; {impersonator_id!r} is not one"
+        )
+    try:
+        target = user_get_for_auth(user_id)
+    except NotFound:
+        raise PermissionDenied(f"cannot act as {user_id!r}: no such user") from None
+    if target.blocked:
+        raise PermissionDenied(f"cannot act as {user_id!r}: the user is blocked")
+    return Principal(subject=target, impersonator=authenticating)
+
+
+def _known_subject(user_id: str) -> AuthSubject:
+    try:
+        return user_get_for_auth(user_id)
+    except NotFound:
+        raise Unauthenticated(
+            f"user {user_id!r} does not exist here; ask an admin to create it"
+        ) from None
+
+
 # --- grants and effective state -------------------------------------------------------
 
 
@@ -61,7 +121,12 @@ def grants_current_q(now: dt.datetime | None = None) -> Q:
     return Q(state=AccessState.APPROVED) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
-def access_request_effective_state(request: AccessRequest, now: dt.datetime | None = None) -> str:
+class _Stated(Protocol):
+    state: str
+    expires_at: dt.datetime | None
+
+
+def access_request_effective_state(request: _Stated, now: dt.datetime | None = None) -> str:
     """The state a caller sees: an approved or still-pending request past its expiry is ``expired``."""
     now = now or _now()
     if (
@@ -113,18 +178,96 @@ def user_current_grants(user_id: str) -> list[AccessRequest]:
     return list(AccessRequest.objects.filter(grants_current_q(), user_id=user_id))
 
 
-# --- users ----------------------------------------------------------------------------
+# --- views: what a door may show ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class UserView:
-    """A user as shown to a caller: roles, current grants, and every other request apart."""
+class AccessRequestView:
+    """An access request as every door shows it: ``state`` is the effective one."""
 
-    user: User
+    id: str
+    user_id: str
+    ext_datamodule_id: str
+    access_types: list[str]
+    state: str
+    reason: str
+    expires_at: dt.datetime | None
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str
+    decision_note: str
+
+
+def access_request_view(
+    request: AccessRequest, now: dt.datetime | None = None
+) -> AccessRequestView:
+    """The view of a loaded request, its state read against ``now``."""
+    return AccessRequestView(
+        id=request.id,
+        user_id=request.user_id,
+        ext_datamodule_id=request.ext_datamodule_id,
+        access_types=request.access_types,
+        state=access_request_effective_state(request, now),
+        reason=request.reason,
+        expires_at=request.expires_at,
+        created_at=request.created_at,
+        decided_at=request.decided_at,
+        decided_by=request.decided_by,
+        decision_note=request.decision_note,
+    )
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A user as shown to a caller: ``email`` is None unless the caller may see it."""
+
+    id: str
+    name: str
+    email: str | None
     roles: list[str]
-    grants: list[AccessRequest]
-    other_requests: list[AccessRequest]
-    now: dt.datetime
+    blocked: bool
+    blocked_reason: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class UserView(UserSummary):
+    """GetUser's user: also its current grants and, apart, every other request."""
+
+    grants: list[AccessRequestView]
+    other_requests: list[AccessRequestView]
+
+
+def email_visible(actor: Actor, user_id: str) -> bool:
+    """The e-mail rule: an address is personal data, shown to the user themself and admins."""
+    return actor.is_admin or actor.user_id == user_id
+
+
+def user_summary(*, actor: Actor, user: User, roles: Iterable[str]) -> UserSummary:
+    """The summary of a loaded user for ``actor`` (e-mail applied, roles sorted)."""
+    return UserSummary(
+        id=user.id,
+        name=user.name,
+        email=(user.email or None) if email_visible(actor, user.id) else None,
+        roles=sorted(roles),
+        blocked=user.blocked,
+        blocked_reason=user.blocked_reason,
+        created_at=user.created_at,
+    )
+
+
+def _views(
+    requests: Iterable[AccessRequest], now: dt.datetime | None = None
+) -> list[AccessRequestView]:
+    now = now or _now()
+    return [access_request_view(r, now) for r in requests]
+
+
+def _page_of_views(page: Page[AccessRequest]) -> Page[AccessRequestView]:
+    return Page(items=_views(page.items), next_page_token=page.next_page_token)
+
+
+# --- users ----------------------------------------------------------------------------
 
 
 def _may_see_user(actor: Actor, user_id: str) -> bool:
@@ -142,53 +285,71 @@ def _may_see_user(actor: Actor, user_id: str) -> bool:
     )
 
 
+_MAY_NOT_SEE_USER = "you may see only yourself, users who asked for access to a module you own, or (as ADMIN) anyone"
+
+
 def user_get_for_actor(*, actor: Actor, user_id: str) -> UserView:
     """GetUser: the user with roles, current grants (field 4) and all other requests (field 5).
 
     A caller who may not see the user gets NOT_FOUND only if the user does not exist, and
     PERMISSION_DENIED otherwise — the id space is not secret (ids are chosen by callers).
+    Three flat queries for oneself or an admin (user, roles, requests), whatever the data.
     """
     try:
         user = User.objects.get(pk=user_id)
     except User.DoesNotExist:
         raise NotFound(f"user {user_id!r} does not exist", field="id") from None
     if not _may_see_user(actor, user_id):
-        raise PermissionDenied(
-            "you may see only yourself, users who asked for access to a module you own, or (as ADMIN) anyone"
-        )
-    return _user_view(user)
-
-
-def _user_view(user: User) -> UserView:
-    """Roles and requests of a loaded user: two flat queries, whatever the data."""
+        raise PermissionDenied(_MAY_NOT_SEE_USER)
     now = _now()
-    roles = sorted(
-        UserRole.objects.filter(user_id=user.id).order_by().values_list("role", flat=True)
-    )
-    grants: list[AccessRequest] = []
-    others: list[AccessRequest] = []
+    roles = UserRole.objects.filter(user_id=user.id).order_by().values_list("role", flat=True)
+    summary = user_summary(actor=actor, user=user, roles=roles)
+    grants: list[AccessRequestView] = []
+    others: list[AccessRequestView] = []
     for request in AccessRequest.objects.filter(user=user).order_by("created_at", "id"):
-        if access_request_effective_state(request, now) == AccessState.APPROVED:
-            grants.append(request)
-        else:
-            others.append(request)
-    return UserView(user=user, roles=roles, grants=grants, other_requests=others, now=now)
+        view = access_request_view(request, now)
+        (grants if view.state == AccessState.APPROVED else others).append(view)
+    return UserView(**vars(summary), grants=grants, other_requests=others)
 
 
 def user_list_for_actor(
-    *, actor: Actor, limit: int = 100, after: str = "", include_blocked: bool = True
-) -> list[User]:
-    """ListUsers (ADMIN only): users ordered by id, keyset-paged by ``after``."""
+    *,
+    actor: Actor,
+    page_size: int | None = None,
+    page_token: str = "",
+    include_blocked: bool = True,
+    after: str = "",
+) -> Page[UserSummary]:
+    """ListUsers (ADMIN only): users ordered by id with their roles, one page at a time.
+
+    ``after`` (the REST door's older form of paging) keeps only ids sorting after it; it
+    is a filter like any other, so a page token is tied to it. Two queries per page.
+    """
     if not actor.is_admin:
         raise PermissionDenied("only an ADMIN may list users")
-    users = User.objects.filter(pk__gt=after)
+    users = User.objects.prefetch_related("role_assignments")
+    if after:
+        users = users.filter(pk__gt=after)
     if not include_blocked:
         users = users.filter(blocked=False)
-    return list(users.order_by("id")[: max(1, min(limit, 1000))])
+    page = keyset_page(
+        users,
+        order=("id",),
+        scope=scope_of("users", include_blocked, after),
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return Page(
+        items=[
+            user_summary(actor=actor, user=u, roles=[a.role for a in u.role_assignments.all()])
+            for u in page.items
+        ],
+        next_page_token=page.next_page_token,
+    )
 
 
 def user_roles_map(user_ids: list[str]) -> dict[str, list[str]]:
-    """Roles of many users in one query (no N+1 in ListUsers)."""
+    """Roles of many users in one query."""
     result: dict[str, list[str]] = {uid: [] for uid in user_ids}
     for uid, role in UserRole.objects.filter(user_id__in=user_ids).values_list("user_id", "role"):
         result[uid].append(role)
@@ -197,8 +358,11 @@ def user_roles_map(user_ids: list[str]) -> dict[str, list[str]]:
 
 # --- access requests ------------------------------------------------------------------
 
+REQUEST_ORDER = ("created_at", "id")
+"""Every list of requests is oldest first; ``id`` breaks ties of one instant."""
 
-def access_request_get_for_actor(*, actor: Actor, access_request_id: str) -> AccessRequest:
+
+def access_request_get_for_actor(*, actor: Actor, access_request_id: str) -> AccessRequestView:
     """GetAccessRequest: the requester, owners of its module, and admins may read it."""
     try:
         request = AccessRequest.objects.get(pk=access_request_id)
@@ -214,41 +378,142 @@ def access_request_get_for_actor(*, actor: Actor, access_request_id: str) -> Acc
         raise PermissionDenied(
             "only the requester, an owner of the module or an ADMIN may read this request"
         )
-    return request
+    return access_request_view(request)
+
+
+def _live_pending_q(now: dt.datetime) -> Q:
+    return Q(state=AccessState.PENDING) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
 def access_requests_pending_for_owner(
-    *, actor: Actor, ext_datamodule_id: str | None = None
-) -> list[AccessRequest]:
-    """Pending requests the actor can decide: on modules they own; admins also see ownerless modules.
+    *,
+    actor: Actor,
+    ext_datamodule_id: str | None = None,
+    page_size: int | None = None,
+    page_token: str = "",
+) -> Page[AccessRequestView]:
+    """Pending requests the actor can decide: on modules they own; admins also on ownerless modules.
 
     Requests filed by the actor themself are left out — nobody may decide their own.
     Requests already past their expiry are left out too: they can no longer be approved.
+    Queries: the actor's modules, (for an admin) the ownerless modules that have pending
+    requests, then the page.
     """
     now = _now()
-    owned = user_owned_module_ids(actor.user_id)
-    qs = AccessRequest.objects.filter(state=AccessState.PENDING).exclude(user_id=actor.user_id)
-    qs = qs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    decidable = user_owned_module_ids(actor.user_id)
+    pending = AccessRequest.objects.filter(_live_pending_q(now)).exclude(user_id=actor.user_id)
     if ext_datamodule_id:
-        qs = qs.filter(ext_datamodule_id=ext_datamodule_id)
-    requests = list(qs.order_by("created_at", "id"))
+        pending = pending.filter(ext_datamodule_id=ext_datamodule_id)
     if actor.is_admin:
-        candidate_modules = {r.ext_datamodule_id for r in requests} - owned
-        owned_by_someone = set(
-            AccessRequest.objects.filter(
-                grants_current_q(now), owner=True, ext_datamodule_id__in=candidate_modules
-            ).values_list("ext_datamodule_id", flat=True)
+        owned_by_someone = AccessRequest.objects.filter(grants_current_q(now), owner=True).values(
+            "ext_datamodule_id"
         )
-        decidable = owned | (candidate_modules - owned_by_someone)
-    else:
-        decidable = owned
-    return [r for r in requests if r.ext_datamodule_id in decidable]
+        decidable |= set(
+            pending.exclude(ext_datamodule_id__in=owned_by_someone)
+            .order_by()
+            .values_list("ext_datamodule_id", flat=True)
+            .distinct()
+        )
+    page = keyset_page(
+        pending.filter(ext_datamodule_id__in=decidable),
+        order=REQUEST_ORDER,
+        scope=scope_of("pending_access_requests", ext_datamodule_id),
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return _page_of_views(page)
 
 
-def access_requests_for_user(*, actor: Actor, user_id: str) -> list[AccessRequest]:
-    """ListUserAccessRequests: every request of one user, for whoever may see that user."""
-    user_get_for_actor(actor=actor, user_id=user_id)
-    return list(AccessRequest.objects.filter(user_id=user_id).order_by("created_at", "id"))
+def access_requests_on_owned_modules(
+    *,
+    actor: Actor,
+    ext_datamodule_id: str | None = None,
+    page_size: int | None = None,
+    page_token: str = "",
+) -> Page[AccessRequestView]:
+    """Every request (any state) on modules the actor owns; an ADMIN sees every request."""
+    requests = AccessRequest.objects.all()
+    if not actor.is_admin:
+        requests = requests.filter(ext_datamodule_id__in=user_owned_module_ids(actor.user_id))
+    if ext_datamodule_id:
+        requests = requests.filter(ext_datamodule_id=ext_datamodule_id)
+    page = keyset_page(
+        requests,
+        order=REQUEST_ORDER,
+        scope=scope_of("owned_access_requests", ext_datamodule_id),
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return _page_of_views(page)
+
+
+def access_requests_to_decide(
+    *,
+    actor: Actor,
+    pending: bool = True,
+    ext_datamodule_id: str | None = None,
+    page_size: int | None = None,
+    page_token: str = "",
+) -> Page[AccessRequestView]:
+    """ListPendingAccessRequests: what the caller can decide (``pending``) or every request
+    on the modules they own (not ``pending``; an ADMIN: every request)."""
+    listing = access_requests_pending_for_owner if pending else access_requests_on_owned_modules
+    return listing(
+        actor=actor,
+        ext_datamodule_id=ext_datamodule_id,
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+
+def _effective_state_q(state: str, now: dt.datetime) -> Q:
+    """The stored rows whose effective state is ``state`` (see ``access_request_effective_state``)."""
+    lapsed = Q(expires_at__isnull=False) & Q(expires_at__lte=now)
+    if state in (AccessState.PENDING, AccessState.APPROVED):
+        return Q(state=state) & ~lapsed
+    if state == AccessState.EXPIRED:
+        return Q(state=AccessState.EXPIRED) | (
+            Q(state__in=[AccessState.PENDING, AccessState.APPROVED]) & lapsed
+        )
+    return Q(state=state)
+
+
+def access_requests_for_user(
+    *,
+    actor: Actor,
+    user_id: str,
+    states: Iterable[str] = (),
+    page_size: int | None = None,
+    page_token: str = "",
+) -> Page[AccessRequestView]:
+    """ListUserAccessRequests: one user's requests (only in ``states``, effective, when given),
+    for whoever may see that user."""
+    wanted = sorted(set(states))
+    unknown = [s for s in wanted if s not in AccessState.values]
+    if unknown:
+        raise InvalidArgument(
+            f"states: {unknown[0]!r} is not a state; use {', '.join(AccessState.values)}",
+            field="states",
+        )
+    if not User.objects.filter(pk=user_id).exists():
+        raise NotFound(f"user {user_id!r} does not exist", field="user_id")
+    if not _may_see_user(actor, user_id):
+        raise PermissionDenied(_MAY_NOT_SEE_USER)
+    requests = AccessRequest.objects.filter(user_id=user_id)
+    if wanted:
+        now = _now()
+        matching = Q(pk__in=[])
+        for state in wanted:
+            matching |= _effective_state_q(state, now)
+        requests = requests.filter(matching)
+    page = keyset_page(
+        requests,
+        order=REQUEST_ORDER,
+        scope=scope_of("user_access_requests", user_id, *wanted),
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return _page_of_views(page)
 
 
 def access_requests_matching(
@@ -267,26 +532,18 @@ def access_requests_matching(
 # --- logins ---------------------------------------------------------------------------
 
 
-def login_events_for_actor(*, actor: Actor, user_id: str, limit: int = 100) -> list[LoginEvent]:
-    """ListLogins: a user's own history, or anyone's for an admin."""
+def login_events_for_actor(
+    *, actor: Actor, user_id: str, page_size: int | None = None, page_token: str = ""
+) -> Page[LoginEvent]:
+    """ListLogins: a user's own history, or anyone's for an admin; newest first."""
     if not (actor.is_admin or actor.user_id == user_id):
         raise PermissionDenied("only the user themself or an ADMIN may read login history")
     if not User.objects.filter(pk=user_id).exists():
         raise NotFound(f"user {user_id!r} does not exist", field="user_id")
-    return list(
-        LoginEvent.objects.filter(user_id=user_id).order_by("-at", "-id")[
-            : max(1, min(limit, 1000))
-        ]
+    return keyset_page(
+        LoginEvent.objects.filter(user_id=user_id),
+        order=("-at", "-id"),
+        scope=scope_of("logins", user_id),
+        page_size=page_size,
+        page_token=page_token,
     )
-
-
-def access_requests_on_owned_modules(
-    *, actor: Actor, ext_datamodule_id: str | None = None
-) -> list[AccessRequest]:
-    """Every request (any state) on modules the actor owns; an ADMIN sees every request."""
-    qs = AccessRequest.objects.all()
-    if not actor.is_admin:
-        qs = qs.filter(ext_datamodule_id__in=user_owned_module_ids(actor.user_id))
-    if ext_datamodule_id:
-        qs = qs.filter(ext_datamodule_id=ext_datamodule_id)
-    return list(qs.order_by("created_at", "id")[:1000])

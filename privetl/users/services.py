@@ -13,6 +13,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
@@ -46,10 +47,15 @@ from privetl.users.models import (
     UserRole,
 )
 from privetl.users.selectors import (
+    AccessRequestView,
+    UserSummary,
     access_request_effective_state,
+    access_request_view,
     access_requests_matching,
     module_has_owner,
+    principal_for,
     user_is_module_owner,
+    user_summary,
 )
 
 SERVICE = "users"
@@ -158,7 +164,7 @@ def _request_snapshot(request: AccessRequest) -> dict[str, Any]:
 
 
 @transaction.atomic
-def user_create(*, actor: Actor, id: str, name: str, email: str | None = None) -> User:
+def user_create(*, actor: Actor, id: str, name: str, email: str | None = None) -> UserSummary:
     """CreateUser (ADMIN): a new user with a caller-chosen id; a taken id is ALREADY_EXISTS."""
     validate_id(id, field="id")
     name = validate_name(name)
@@ -179,7 +185,7 @@ def user_create(*, actor: Actor, id: str, name: str, email: str | None = None) -
         target_id=id,
         after=_user_snapshot(user),
     )
-    return user
+    return user_summary(actor=actor, user=user, roles=[])
 
 
 def _id_from_claims(issuer: str, subject: str, claims: dict[str, Any]) -> str:
@@ -271,9 +277,17 @@ def login_record(
     )
 
 
+@dataclass(frozen=True)
+class RoleChange:
+    """What AddRole/RemoveRole did: whether anything changed, and the roles held now."""
+
+    changed: bool
+    roles: list[str]
+
+
 @transaction.atomic
-def user_role_add(*, actor: Actor, user_id: str, role: str) -> bool:
-    """AddRole (ADMIN). Adding a held role changes nothing but is still audited; returns True if added."""
+def user_role_add(*, actor: Actor, user_id: str, role: str) -> RoleChange:
+    """AddRole (ADMIN). Adding a held role changes nothing but is still audited."""
     validate_id(user_id, field="user_id")
     validate_role(role)
     _require_admin(actor, "change roles")
@@ -282,6 +296,7 @@ def user_role_add(*, actor: Actor, user_id: str, role: str) -> bool:
     _, created = UserRole.objects.get_or_create(
         user=user, role=role, defaults={"granted_by": actor.user_id}
     )
+    after = _user_snapshot(user)
     audit_record(
         actor=actor,
         service=SERVICE,
@@ -289,14 +304,14 @@ def user_role_add(*, actor: Actor, user_id: str, role: str) -> bool:
         target_type="user",
         target_id=user_id,
         before=before,
-        after=_user_snapshot(user),
+        after=after,
         detail="" if created else f"already held {role}",
     )
-    return created
+    return RoleChange(changed=created, roles=after["roles"])
 
 
 @transaction.atomic
-def user_role_remove(*, actor: Actor, user_id: str, role: str) -> bool:
+def user_role_remove(*, actor: Actor, user_id: str, role: str) -> RoleChange:
     """RemoveRole (ADMIN). The last ADMIN cannot lose the role (nobody could manage users after)."""
     validate_id(user_id, field="user_id")
     validate_role(role)
@@ -310,6 +325,7 @@ def user_role_remove(*, actor: Actor, user_id: str, role: str) -> bool:
                 f"{user_id!r} is the last ADMIN; make someone else ADMIN first"
             )
     deleted, _ = UserRole.objects.filter(user=user, role=role).delete()
+    after = _user_snapshot(user)
     audit_record(
         actor=actor,
         service=SERVICE,
@@ -317,14 +333,14 @@ def user_role_remove(*, actor: Actor, user_id: str, role: str) -> bool:
         target_type="user",
         target_id=user_id,
         before=before,
-        after=_user_snapshot(user),
+        after=after,
         detail="" if deleted else f"did not hold {role}",
     )
-    return bool(deleted)
+    return RoleChange(changed=bool(deleted), roles=after["roles"])
 
 
 @transaction.atomic
-def user_block(*, actor: Actor, user_id: str, reason: str = "") -> User:
+def user_block(*, actor: Actor, user_id: str, reason: str = "") -> UserSummary:
     """BlockUser (ADMIN): the user's tokens stop working at once (checked on every call)."""
     validate_id(user_id, field="user_id")
     _require_admin(actor, "block users")
@@ -335,6 +351,7 @@ def user_block(*, actor: Actor, user_id: str, reason: str = "") -> User:
     before = _user_snapshot(user)
     user.blocked, user.blocked_reason = True, reason
     user.save(update_fields=["blocked", "blocked_reason"])
+    after = _user_snapshot(user)
     audit_record(
         actor=actor,
         service=SERVICE,
@@ -342,13 +359,13 @@ def user_block(*, actor: Actor, user_id: str, reason: str = "") -> User:
         target_type="user",
         target_id=user_id,
         before=before,
-        after=_user_snapshot(user),
+        after=after,
     )
-    return user
+    return user_summary(actor=actor, user=user, roles=after["roles"])
 
 
 @transaction.atomic
-def user_unblock(*, actor: Actor, user_id: str) -> User:
+def user_unblock(*, actor: Actor, user_id: str) -> UserSummary:
     """UnblockUser (ADMIN)."""
     validate_id(user_id, field="user_id")
     _require_admin(actor, "unblock users")
@@ -356,6 +373,7 @@ def user_unblock(*, actor: Actor, user_id: str) -> User:
     before = _user_snapshot(user)
     user.blocked, user.blocked_reason = False, ""
     user.save(update_fields=["blocked", "blocked_reason"])
+    after = _user_snapshot(user)
     audit_record(
         actor=actor,
         service=SERVICE,
@@ -363,9 +381,9 @@ def user_unblock(*, actor: Actor, user_id: str) -> User:
         target_type="user",
         target_id=user_id,
         before=before,
-        after=_user_snapshot(user),
+        after=after,
     )
-    return user
+    return user_summary(actor=actor, user=user, roles=after["roles"])
 
 
 @transaction.atomic
@@ -408,7 +426,7 @@ def access_request_file(
     reason: str = "",
     expires_at: dt.datetime | None = None,
     request_id: str | None = None,
-) -> AccessRequest:
+) -> AccessRequestView:
     """AddAccess: file a PENDING request and tell the module's owners (after commit).
 
     Only the user themself (or an ADMIN acting for them) files; nothing is granted here.
@@ -471,13 +489,13 @@ def access_request_file(
         after=_request_snapshot(request),
     )
     transaction.on_commit(partial(notifications.request_filed, access_request_id=request.id))
-    return request
+    return access_request_view(request, now)
 
 
 @transaction.atomic
 def access_request_decide(
     *, actor: Actor, access_request_id: str, owner_user_id: str, approve: bool, note: str = ""
-) -> AccessRequest:
+) -> AccessRequestView:
     """ApproveAccessRequest: an owner of the module approves or denies a pending request.
 
     - ``owner_user_id`` must be the authenticated caller: the contract lets a client name
@@ -540,7 +558,7 @@ def access_request_decide(
         detail=detail,
     )
     transaction.on_commit(partial(notifications.request_decided, access_request_id=request.id))
-    return request
+    return access_request_view(request, now)
 
 
 @transaction.atomic
@@ -551,7 +569,7 @@ def access_request_remove(
     access_request_id: str | None = None,
     ext_datamodule_id: str | None = None,
     access_types: Iterable[str] | None = None,
-) -> list[AccessRequest]:
+) -> list[AccessRequestView]:
     """RemoveAccess: withdraw a pending request or revoke a current grant.
 
     Identified by request id, or — for old clients that never learnt the id — by
@@ -640,4 +658,63 @@ def access_request_remove(
             before=before,
             after=_request_snapshot(request),
         )
-    return targets
+    return [access_request_view(r, now) for r in targets]
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """Who a token about to be issued is for, checked and recorded: the issuer signs this."""
+
+    user_id: str
+    impersonator_id: str | None
+    ttl_seconds: int | None
+    jti: str
+
+
+@transaction.atomic
+def token_issue_record(
+    *,
+    actor: Actor,
+    user_id: str,
+    impersonator_id: str | None = None,
+    ttl_seconds: int | None = None,
+) -> TokenGrant:
+    """``privetl token``: check who the token may be for, and audit that it was issued.
+
+    The impersonation rule is authentication's own (``selectors.principal_for``), so a
+    token is never issued that authentication would refuse. The record names who issued
+    it, for whom, the impersonating admin, the lifetime and the token id (``jti``), never
+    the token text.
+    """
+    validate_id(user_id, field="user_id")
+    if impersonator_id:
+        validate_id(impersonator_id, field="impersonator_id")
+    if ttl_seconds is not None and ttl_seconds <= 0:
+        raise InvalidArgument(
+            "ttl_seconds must be a positive number of seconds", field="ttl_seconds"
+        )
+    principal = principal_for(user_id=user_id, impersonator_id=impersonator_id)
+    grant = TokenGrant(
+        user_id=principal.subject.user_id,
+        impersonator_id=principal.impersonator.user_id if principal.impersonator else None,
+        ttl_seconds=ttl_seconds,
+        jti=uuid.uuid4().hex,
+    )
+    audit_record(
+        actor=actor,
+        service=SERVICE,
+        action="token.issue",
+        target_type="user",
+        target_id=grant.user_id,
+        after={
+            "user_id": grant.user_id,
+            "impersonator_id": grant.impersonator_id,
+            "ttl_seconds": grant.ttl_seconds,
+            "jti": grant.jti,
+        },
+        detail="impersonation" if grant.impersonator_id else "",
+    )
+    return grant

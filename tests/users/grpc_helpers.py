@@ -1,9 +1,12 @@
-"""An in-process gRPC server for tests: the platform's real server on a free loopback port."""
+"""gRPC in tests: the platform's real server on a free loopback port, or a servicer called
+in the test thread (where query-counting fixtures can see its queries)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import grpc
 
 from privetl.platform.grpc_server import build_server
 
@@ -17,3 +20,32 @@ def running_server() -> Iterator[int]:
         yield server.port
     finally:
         server.stop(grace=None).wait(5)
+
+
+class _Metadatum:
+    def __init__(self, key: str, value: str) -> None:
+        self.key, self.value = key, value
+
+
+class InThreadContext:
+    """The part of ``grpc.ServicerContext`` the door uses, for a call made in this thread."""
+
+    def __init__(self, token: str) -> None:
+        self._metadata = (_Metadatum("authorization", f"Bearer {token}"),)
+        self.status: grpc.StatusCode | None = None
+
+    def invocation_metadata(self) -> tuple[_Metadatum, ...]:
+        return self._metadata
+
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:40000"
+
+    def set_trailing_metadata(self, metadata: object) -> None:
+        pass
+
+    def code(self) -> grpc.StatusCode | None:
+        return self.status
+
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        self.status = code
+        raise AssertionError(f"the call failed: {code.name}: {details}")

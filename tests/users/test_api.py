@@ -135,12 +135,12 @@ def test_roles(as_user, alice) -> None:
 
 
 def test_list_users(as_user, alice, bob) -> None:
-    page = as_user("root")("GET", "/users", limit=2).json()
+    page = as_user("root")("GET", "/users", page_size=2).json()
     assert [u["id"] for u in page["users"]] == ["alice", "bob"] and page["next_after"] == "bob"
     rest = as_user("root")("GET", "/users", after="bob").json()
     assert [u["id"] for u in rest["users"]] == ["root"] and rest["next_after"] is None
     _error(as_user("alice")("GET", "/users"), 403, "PERMISSION_DENIED")
-    _error(as_user("root")("GET", "/users", limit="many"), 400, "INVALID_ARGUMENT")
+    _error(as_user("root")("GET", "/users", page_size="many"), 400, "INVALID_ARGUMENT")
 
 
 def test_block_makes_tokens_fail_and_unblock_restores(as_user, alice) -> None:
@@ -327,6 +327,28 @@ def test_file_request_rules(as_user, alice, bob) -> None:
     listed = as_user("alice")("GET", "/users/alice/access-requests").json()["access_requests"]
     assert [r["id"] for r in listed] == ["r1", "r3"]
     _error(as_user("bob")("GET", "/users/alice/access-requests"), 403, "PERMISSION_DENIED")
+
+
+def test_requests_of_a_user_by_effective_state(as_user, alice, olga) -> None:
+    rest = as_user("alice")
+    body = {"ext_datamodule_id": "customers", "access_types": ["READ"]}
+    granted = rest("POST", "/users/alice/access-requests", {**body, "id": "g"}).json()["id"]
+    as_user("olga")("POST", f"/access-requests/{granted}/decision", {"approve": True})
+    rest("POST", "/users/alice/access-requests", {**body, "id": "p", "access_types": ["WRITE"]})
+    AccessRequest.objects.filter(pk=granted).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    def ids(*states: str) -> list[str]:
+        response = rest("GET", "/users/alice/access-requests", state=list(states))
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["access_requests"]]
+
+    assert ids("PENDING") == ["p"]
+    assert ids("EXPIRED") == ["g"]
+    assert ids("APPROVED") == []
+    assert ids("PENDING", "EXPIRED") == ["g", "p"]
+    _error(rest("GET", "/users/alice/access-requests", state="SOON"), 400, "INVALID_ARGUMENT")
 
 
 def test_withdraw_and_revoke(as_user, alice, olga, bob) -> None:

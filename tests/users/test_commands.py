@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 
+import jwt
 import pytest
 from django.core.management import CommandError, call_command
 
-from privetl.platform.auth import authenticate_bearer
+from privetl.common.errors import PrivetlError
+from privetl.platform.auth import authenticate_bearer, token_issue
 from privetl.users import selectors, services
 from privetl.users.models import User
 from tests.users.audit_helpers import audit_entries
@@ -67,3 +69,60 @@ def test_token_as_another_user_needs_admin(admin, alice, bob) -> None:
     services.user_block(actor=actor_for("root", "ADMIN"), user_id="alice")
     with pytest.raises(CommandError, match="blocked"):
         _run("token", "alice")
+
+
+def test_an_issued_token_is_audited_without_its_text(admin, alice) -> None:
+    plain = _run("token", "alice", "--ttl", "120").split()[-1]
+    acting = _run("token", "root", "--as", "alice").split()[-1]
+    first, second = audit_entries(action="token.issue", target_id="alice")
+    assert first["actor_id"] == "system"
+    assert first["after"]["user_id"] == "alice" and first["after"]["impersonator_id"] is None
+    assert first["after"]["ttl_seconds"] == 120
+    assert second["after"]["impersonator_id"] == "root" and second["detail"] == "impersonation"
+    assert second["after"]["ttl_seconds"] is None  # the configured default
+    for entry, token in ((first, plain), (second, acting)):
+        assert token not in str(entry)
+        assert (
+            entry["after"]["jti"] == jwt.decode(token, options={"verify_signature": False})["jti"]
+        )
+
+
+def test_a_refused_token_is_not_issued_nor_audited(admin, alice, bob) -> None:
+    with pytest.raises(CommandError):
+        _run("token", "bob", "--as", "alice")
+    assert audit_entries(action="token.issue", target_id="alice") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "act_as"),
+    [
+        (("alice",), None),
+        (("root", "--as", "alice"), "alice"),
+        (("bob", "--as", "alice"), "alice"),
+        (("root", "--as", "carol"), "carol"),
+        (("carol",), None),
+        (("ghost",), None),
+        (("root", "--as", "ghost"), "ghost"),
+    ],
+)
+def test_the_command_and_authentication_apply_one_rule(admin, alice, bob, args, act_as) -> None:
+    """Whatever ``privetl token`` refuses, authentication (with X-Act-As) refuses too."""
+    services.user_create(actor=admin, id="carol", name="Carol")
+    services.user_block(actor=admin, user_id="carol")
+    try:
+        _run("token", *args)
+        issued = True
+    except CommandError:
+        issued = False
+    try:
+        authenticate_bearer(
+            f"Bearer {token_issue(user_id=args[0])}",
+            act_as=act_as,
+            address=None,
+            request_id="t",
+            door="test",
+        )
+        accepted = True
+    except PrivetlError:
+        accepted = False
+    assert issued == accepted

@@ -9,7 +9,6 @@ fixture sees only this thread's connection, and a gRPC server runs handlers on p
 
 from __future__ import annotations
 
-import grpc
 import pytest
 from django.test import Client
 
@@ -19,37 +18,9 @@ from privetl.platform.auth import token_issue
 from privetl.users import services
 from privetl.users.grpc import UserManagerServicer
 from tests.users.conftest import actor_for
+from tests.users.grpc_helpers import InThreadContext
 
 GET_USER_QUERIES = 4
-
-
-class _Metadatum:
-    def __init__(self, key: str, value: str) -> None:
-        self.key, self.value = key, value
-
-
-class _Context:
-    """The part of ``grpc.ServicerContext`` the door uses, for a call made in this thread."""
-
-    def __init__(self, token: str) -> None:
-        self._metadata = (_Metadatum("authorization", f"Bearer {token}"),)
-        self.status: grpc.StatusCode | None = None
-
-    def invocation_metadata(self) -> tuple[_Metadatum, ...]:
-        return self._metadata
-
-    def peer(self) -> str:
-        return "ipv4:127.0.0.1:40000"
-
-    def set_trailing_metadata(self, metadata: object) -> None:
-        pass
-
-    def code(self) -> grpc.StatusCode | None:
-        return self.status
-
-    def abort(self, code: grpc.StatusCode, details: str) -> None:
-        self.status = code
-        raise AssertionError(f"GetUser failed: {code.name}: {details}")
 
 
 @pytest.fixture
@@ -97,9 +68,9 @@ def test_grpc_get_user_query_budget(
     servicer = UserManagerServicer()
     token = token_issue(user_id=caller)
     request = pb.GetUserRequest(id="alice")
-    servicer.GetUser(request, _Context(token))  # first use: the login record is written
+    servicer.GetUser(request, InThreadContext(token))  # first use: the login record is written
     with django_assert_max_num_queries(GET_USER_QUERIES):
-        response = servicer.GetUser(request, _Context(token))
+        response = servicer.GetUser(request, InThreadContext(token))
     assert list(response.user.roles) == [
         pb.UserRole.Value("EDIT_TASK"),
         pb.UserRole.Value("MANAGE_DATA"),

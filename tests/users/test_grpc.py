@@ -70,6 +70,29 @@ def test_create_and_get_user(as_user, admin) -> None:
     assert user.HasField("created_at")
 
 
+def test_create_user_with_email_over_grpc(as_user, admin, olga) -> None:
+    root = as_user("root")
+    created = root.CreateUser(
+        pb.CreateUserRequest(id="alice", name="Alice", email="alice@example.test")
+    )
+    assert created.result is True
+    assert User.objects.get(pk="alice").email == "alice@example.test"
+    # shown to the user themself and to admins; an owner who may see alice does not see it
+    assert as_user("alice").GetUser(pb.GetUserRequest(id="alice")).user.email == (
+        "alice@example.test"
+    )
+    assert root.GetUser(pb.GetUserRequest(id="alice")).user.email == "alice@example.test"
+    as_user("alice").AddAccess(
+        pb.AddAccessRequest(
+            user_id="alice", access=_access(ext_datamodule_id="customers", access_types=[pb.READ])
+        )
+    )
+    assert as_user("olga").GetUser(pb.GetUserRequest(id="alice")).user.email == ""
+    bad = pb.CreateUserRequest(id="eve", name="Eve", email="not-an-address")
+    assert _code(root.CreateUser, bad) == grpc.StatusCode.INVALID_ARGUMENT
+    assert not User.objects.filter(pk="eve").exists()
+
+
 @pytest.mark.parametrize(
     ("user_id", "name"),
     [("", "X"), ("x" * 65, "X"), ("bad id", "X"), ("ok", ""), ("ok", "n" * 201)],
@@ -424,7 +447,10 @@ def test_paging_of_lists(as_user, admin, alice, olga) -> None:
         "u0",
         "u1",
         "u2",
-    ] and rest.next_page_token == "u2"
+    ]
+    # the token continues right after u2 (it is the signed keyset cursor, no longer the bare id)
+    last = root.ListUsers(pb.ListUsersRequest(page_size=3, page_token=rest.next_page_token))
+    assert [u.id for u in last.users] == ["u3", "u4"] and last.next_page_token == ""
     services.user_block(actor=admin, user_id="u0")
     visible = [u.id for u in root.ListUsers(pb.ListUsersRequest(page_size=100)).users]
     assert "u0" not in visible

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from privetl.common.paging import MAX_PAGE_SIZE
+
 USER_MANAGER_PATHS = ("/api/v1/users", "/api/v1/access-requests")
 
 
@@ -80,3 +82,24 @@ def test_every_field_has_help_text(schema: dict[str, Any]) -> None:
         if not prop.get("description")
     ]
     assert missing == []
+
+
+LIST_OPERATIONS = (
+    "users_list",
+    "users_logins",
+    "access_requests_of_user",
+    "access_requests_list",
+)
+
+
+def test_every_list_documents_its_paging_and_maximum(schema: dict[str, Any]) -> None:
+    ops = {op["operationId"]: op for _, _, op in _operations(schema)}
+    for operation_id in LIST_OPERATIONS:
+        op = ops[operation_id]
+        parameters = {p["name"]: p for p in op["parameters"]}
+        assert {"page_size", "page_token"} <= set(parameters), operation_id
+        assert str(MAX_PAGE_SIZE) in parameters["page_size"]["description"], operation_id
+        assert str(MAX_PAGE_SIZE) in op["description"], operation_id
+        body = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        component = schema["components"]["schemas"][body.rsplit("/", 1)[-1]]
+        assert "next_page_token" in component["properties"], operation_id

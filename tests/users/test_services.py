@@ -89,12 +89,14 @@ def test_create_user_rejects_bad_email(admin: Actor) -> None:
 
 
 def test_roles_are_a_set_and_admin_only(admin: Actor, alice: Actor) -> None:
-    assert services.user_role_add(actor=admin, user_id="alice", role="EDIT_TASK") is True
-    assert services.user_role_add(actor=admin, user_id="alice", role="MANAGE_DATA") is True
-    assert services.user_role_add(actor=admin, user_id="alice", role="EDIT_TASK") is False
+    assert services.user_role_add(actor=admin, user_id="alice", role="EDIT_TASK").changed is True
+    assert services.user_role_add(actor=admin, user_id="alice", role="MANAGE_DATA").changed is True
+    assert services.user_role_add(actor=admin, user_id="alice", role="EDIT_TASK").changed is False
     assert selectors.user_get_for_auth("alice").roles == {"EDIT_TASK", "MANAGE_DATA"}
-    assert services.user_role_remove(actor=admin, user_id="alice", role="EDIT_TASK") is True
-    assert services.user_role_remove(actor=admin, user_id="alice", role="EDIT_TASK") is False
+    assert services.user_role_remove(actor=admin, user_id="alice", role="EDIT_TASK").changed is True
+    assert (
+        services.user_role_remove(actor=admin, user_id="alice", role="EDIT_TASK").changed is False
+    )
     assert selectors.user_get_for_auth("alice").roles == {"MANAGE_DATA"}
     with pytest.raises(PermissionDenied):
         services.user_role_add(
@@ -111,7 +113,7 @@ def test_last_admin_keeps_the_role(admin: Actor, alice: Actor) -> None:
     with pytest.raises(FailedPrecondition):
         services.user_role_remove(actor=admin, user_id="root", role="ADMIN")
     services.user_role_add(actor=admin, user_id="alice", role="ADMIN")
-    assert services.user_role_remove(actor=admin, user_id="root", role="ADMIN") is True
+    assert services.user_role_remove(actor=admin, user_id="root", role="ADMIN").changed is True
 
 
 def test_block_and_unblock(admin: Actor, alice: Actor) -> None:
@@ -198,7 +200,7 @@ def test_login_record_appends_history(alice: Actor) -> None:
         success=False,
         reason="blocked",
     )
-    events = selectors.login_events_for_actor(actor=alice, user_id="alice")
+    events = selectors.login_events_for_actor(actor=alice, user_id="alice").items
     assert [(e.door, e.success, e.reason) for e in events] == [
         ("grpc", False, "blocked"),
         ("rest", True, ""),

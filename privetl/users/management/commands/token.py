@@ -13,9 +13,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from privetl.common.context import Actor
 from privetl.common.errors import PrivetlError
 from privetl.platform.auth import token_issue
-from privetl.users.selectors import user_get_for_auth
+from privetl.users.services import token_issue_record
+
+CLI = Actor(user_id="system", roles=frozenset({"ADMIN"}), door="cli")
+"""Whoever runs the command on the platform's machine (it can read the signing key)."""
 
 
 class Command(BaseCommand):
@@ -45,21 +49,19 @@ class Command(BaseCommand):
         if ttl is not None and ttl <= 0:
             raise CommandError("--ttl must be a positive number of seconds")
         try:
-            subject = user_get_for_auth(user_id)
-            if subject.blocked:
-                raise CommandError(f"user {user_id!r} is blocked")
-            if as_user is None:
-                token = token_issue(user_id=user_id, ttl_seconds=ttl)
-            else:
-                if "ADMIN" not in subject.roles:
-                    raise CommandError(
-                        f"only an ADMIN may act as another user; {user_id!r} is not one"
-                    )
-                target = user_get_for_auth(as_user)
-                if target.blocked:
-                    raise CommandError(f"user {as_user!r} is blocked")
-                token = token_issue(user_id=as_user, impersonator_id=user_id, ttl_seconds=ttl)
+            grant = token_issue_record(
+                actor=CLI,
+                user_id=as_user or user_id,
+                impersonator_id=user_id if as_user else None,
+                ttl_seconds=ttl,
+            )
         except PrivetlError as exc:
             raise CommandError(exc.message) from exc
+        token = token_issue(
+            user_id=grant.user_id,
+            impersonator_id=grant.impersonator_id,
+            ttl_seconds=grant.ttl_seconds,
+            jti=grant.jti,
+        )
         who = f"{user_id} acting as {as_user}" if as_user else user_id
         self.stdout.write(f"token for {who}: {token}")

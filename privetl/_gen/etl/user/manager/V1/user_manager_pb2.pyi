@@ -50,12 +50,14 @@ REVOKED: AccessRequestState
 EXPIRED: AccessRequestState
 
 class CreateUserRequest(_message.Message):
-    __slots__ = ("id", "name")
+    __slots__ = ("id", "name", "email")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    email: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
 
 class CreateUserResponse(_message.Message):
     __slots__ = ("result",)
@@ -286,7 +288,7 @@ class Login(_message.Message):
     def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issuer: _Optional[str] = ..., address: _Optional[str] = ..., door: _Optional[str] = ..., success: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "name", "roles", "ext_datamodule_accesses", "access_requests", "blocked", "created_at")
+    __slots__ = ("id", "name", "roles", "ext_datamodule_accesses", "access_requests", "blocked", "created_at", "email")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +296,7 @@ class User(_message.Message):
     ACCESS_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     BLOCKED_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     roles: _containers.RepeatedScalarFieldContainer[UserRole]
@@ -301,7 +304,8 @@ class User(_message.Message):
     access_requests: _containers.RepeatedCompositeFieldContainer[ExtDatamoduleAccess]
     blocked: bool
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[UserRole, str]]] = ..., ext_datamodule_accesses: _Optional[_Iterable[_Union[ExtDatamoduleAccess, _Mapping]]] = ..., access_requests: _Optional[_Iterable[_Union[ExtDatamoduleAccess, _Mapping]]] = ..., blocked: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    email: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[UserRole, str]]] = ..., ext_datamodule_accesses: _Optional[_Iterable[_Union[ExtDatamoduleAccess, _Mapping]]] = ..., access_requests: _Optional[_Iterable[_Union[ExtDatamoduleAccess, _Mapping]]] = ..., blocked: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., email: _Optional[str] = ...) -> None: ...
 
 class ExtDatamoduleAccess(_message.Message):
     __slots__ = ("id", "ext_datamodule_id", "access_types", "state", "reason", "expires_at", "user_id", "created_at", "decided_at", "decided_by", "decision_note")

@@ -164,21 +164,23 @@ class UserManagerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListUsers(self, request, context):
-        """List users (admins only), ordered by id, paginated.
+        """List users (admins only), ordered by id, one page at a time (page_size at most 500).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPendingAccessRequests(self, request, context):
-        """Pending requests on modules the caller owns (admins: all), oldest first.
+        """Pending requests the caller may decide: on modules they own, and for admins also on
+        modules without an owner; never their own. Oldest first, paged (page_size at most 500).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListUserAccessRequests(self, request, context):
-        """A user's requests in any state (the user themself or an admin), newest first.
+        """A user's requests, optionally only in some effective states (for whoever may see the
+        user). Oldest first, paged (page_size at most 500).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -206,7 +208,8 @@ class UserManagerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListLogins(self, request, context):
-        """A user's login history, newest first (the user themself or an admin).
+        """A user's login history, newest first (the user themself or an admin), paged
+        (page_size at most 500).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
