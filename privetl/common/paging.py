@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -55,7 +56,7 @@ def page_size_of(page_size: int | None) -> int:
 
 def scope_of(list_name: str, *filters: object) -> str:
     """A short fingerprint of a list and its filters, so a token only continues its own list."""
-    text = "|".join([list_name, *(_spelled(value) for value in filters)])
+    text = json.dumps([list_name, *(_spelled(value) for value in filters)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

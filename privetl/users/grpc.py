@@ -51,18 +51,16 @@ def access_type_names(values: Iterable[int]) -> list[str]:
     return [_enum_name(pb.ExtDatamoduleAccessType, v, field="access.access_types") for v in values]
 
 
-def _state_number(state: str) -> int:
-    """Effective state name ("pending") → ``AccessRequestState`` number, whatever the prefix."""
+def _state_name(state: str) -> str:
+    """Effective state ("pending") → its ``AccessRequestState`` value name, whatever the prefix."""
     wanted = state.upper()
-    for name, number in pb.AccessRequestState.items():
+    for name in pb.AccessRequestState.keys():
         if name == wanted or name.endswith("_" + wanted):
-            return int(number)
-    return 0
+            return name
+    return pb.AccessRequestState.Name(0)
 
 
-def _timestamp(value: dt.datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
+def _timestamp(value: dt.datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
@@ -82,17 +80,17 @@ def access_message(request: selectors.AccessRequestView) -> pb.ExtDatamoduleAcce
     message = pb.ExtDatamoduleAccess(
         id=request.id,
         ext_datamodule_id=request.ext_datamodule_id,
-        access_types=[pb.ExtDatamoduleAccessType.Value(t) for t in request.access_types],
-        state=_state_number(request.state),
+        access_types=list(request.access_types),
+        state=_state_name(request.state),
         reason=request.reason,
         user_id=request.user_id,
         decided_by=request.decided_by,
         decision_note=request.decision_note,
     )
     for name in ("expires_at", "created_at", "decided_at"):
-        ts = _timestamp(getattr(request, name))
-        if ts is not None:
-            getattr(message, name).CopyFrom(ts)
+        value = getattr(request, name)
+        if value is not None:
+            getattr(message, name).CopyFrom(_timestamp(value))
     return message
 
 
@@ -101,7 +99,7 @@ def user_summary_message(user: selectors.UserSummary) -> pb.User:
     message = pb.User(
         id=user.id,
         name=user.name,
-        roles=[pb.UserRole.Value(r) for r in user.roles],
+        roles=list(user.roles),
         blocked=user.blocked,
     )
     message.created_at.CopyFrom(_timestamp(user.created_at))
@@ -186,7 +184,7 @@ class UserManagerServicer(pb_grpc.UserManagerServicer):
             request_id=access.id or None,
         )
         return pb.AddAccessResponse(
-            result=True, access_request_id=filed.id, state=_state_number(str(filed.state))
+            result=True, access_request_id=filed.id, state=_state_name(str(filed.state))
         )
 
     @grpc_door(service=SERVICE, action="RemoveAccess")

@@ -170,3 +170,11 @@ def test_scope_spells_filters_so_none_and_dates_are_stable() -> None:
     assert scope_of("l", None, when) == scope_of("l", "", when.isoformat())
     assert scope_of("l", "a", "b") != scope_of("l", "b", "a")
     assert scope_of("l", True) != scope_of("l", False)
+
+
+def test_filters_that_join_alike_still_scope_apart() -> None:
+    from privetl.common.paging import scope_of
+
+    assert scope_of("users", "a|b") != scope_of("users", "a", "b")
+    assert scope_of("users", "a", "") != scope_of("users", "a")
+    assert scope_of("users", "a", None) == scope_of("users", "a", "")
