@@ -12,8 +12,9 @@ SQLite transactions are already serialized by the write lock), so sequence numbe
 gaps and no forks. ``privetl audit verify`` recomputes the chain.
 
 The chain is unkeyed: it proves that no record was edited, inserted or removed *by
-someone who did not also rewrite every later record and the head*. Exporting the head
-hash elsewhere from time to time (``privetl audit verify`` prints it) anchors it.
+someone who did not also rewrite every later record and the head*. Signed checkpoints of
+the head kept outside the database (``privetl audit checkpoint``,
+``privetl.audit.checkpoints``) anchor it against that too.
 
 This is the audit app's ``services.py``, the way every app's writes live in its own: the
 service apps import it (they sit above the audit layer); it imports only the audit models

@@ -91,6 +91,20 @@ except json.JSONDecodeError as exc:
     raise ImproperlyConfigured(f"PRIVETL_OIDC_ISSUERS is not valid JSON: {exc}") from exc
 OIDC_JWKS_CACHE_SECONDS = int(os.environ.get("PRIVETL_OIDC_JWKS_CACHE_SECONDS", "300"))
 
+# --- audit checkpoints -----------------------------------------------------------------
+# `privetl audit checkpoint` signs the verified head of the audit chain with this key (a key
+# the database does not hold) into one file per checkpoint in this directory; `privetl
+# audit verify` checks the chain against them. Production: give the key only to the
+# checkpoint job and to whoever verifies, not to the web and gRPC servers.
+AUDIT_CHECKPOINT_KEY = os.environ.get("PRIVETL_AUDIT_CHECKPOINT_KEY", "").strip() or (
+    _embedded_secret("audit_checkpoint_key") if EMBEDDED else ""
+)
+AUDIT_CHECKPOINT_DIR: Path | None = (
+    Path(os.environ["PRIVETL_AUDIT_CHECKPOINT_DIR"]).resolve()
+    if os.environ.get("PRIVETL_AUDIT_CHECKPOINT_DIR", "").strip()
+    else (VAR_DIR / "audit-checkpoints" if EMBEDDED else None)
+)
+
 # --- apps -----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
