@@ -177,6 +177,21 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+# Two roles on PostgreSQL (docs/audit.md): DATABASE_URL is the runtime role the platform
+# serves as; DATABASE_OWNER_URL, set only where `privetl migrate` runs, is the role owning
+# the tables. `privetl migrate` then runs as the owner and grants the runtime role its
+# privileges. Unset: one URL does both (SQLite, development).
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "").strip()
+if DATABASE_OWNER_URL:
+    _owner = dj_database_url.parse(DATABASE_OWNER_URL, conn_max_age=0)
+    _same = ("ENGINE", "NAME", "HOST", "PORT")
+    if any(_owner.get(k) != DATABASES["default"].get(k) for k in _same):
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL must name the same database (engine, host, port, name) as "
+            "DATABASE_URL, with the owner role instead of the runtime role"
+        )
+    _owner["TEST"] = {"MIRROR": "default"}
+    DATABASES["owner"] = _owner
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- i18n / static --------------------------------------------------------------------
