@@ -30,7 +30,7 @@ PLATFORM_COMMANDS: dict[str, str] = {
     "serve": "Serve HTTP (REST, API docs, admin) and gRPC in one process.",
     "web": "Serve the HTTP API with gunicorn (production WSGI server).",
     "grpc": "Serve the gRPC API.",
-    "migrate": "Create or update the database schema.",
+    "migrate": "Create or update the database schema (as DATABASE_OWNER_URL's role when set, then grant the runtime role).",
     "createadmin": "Create a user with the ADMIN role, or grant ADMIN to a user.",
     "token": "Print a bearer token for a user (the last word of the output).",
     "audit": "Audit log tools: 'audit verify' checks the hash chain and its signed checkpoints (exit 1 if broken); 'audit checkpoint' signs one.",

@@ -24,6 +24,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connection as default_connection
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from privetl.audit.models import AuditChainHead, AuditLog
@@ -81,7 +82,9 @@ def runtime_privileges_grant(*, owner: BaseDatabaseWrapper, runtime_role: str) -
         f"GRANT SELECT ON {head} TO {runtime}",
         f"GRANT UPDATE ({', '.join(quote(c) for c in HEAD_COLUMNS)}) ON {head} TO {runtime}",
     ]
-    with owner.cursor() as cursor:
+    # One transaction: the runtime role never holds, even for a moment, the broad grant on
+    # the audit tables that the statements after the first narrow again.
+    with transaction.atomic(using=owner.alias), owner.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
     return statements
