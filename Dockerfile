@@ -21,5 +21,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1
 USER privetl
 EXPOSE 8000 50051
-# `privetl grpc` for the gRPC deployment; `privetl migrate` for the migration job.
+# `privetl grpc` for the gRPC deployment; `privetl migrate` for the migration job (with
+# DATABASE_OWNER_URL: it migrates as the owner role and grants the runtime role, docs/audit.md).
 CMD ["privetl", "web"]

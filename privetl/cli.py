@@ -30,10 +30,10 @@ PLATFORM_COMMANDS: dict[str, str] = {
     "serve": "Serve HTTP (REST, API docs, admin) and gRPC in one process.",
     "web": "Serve the HTTP API with gunicorn (production WSGI server).",
     "grpc": "Serve the gRPC API.",
-    "migrate": "Create or update the database schema.",
+    "migrate": "Create or update the database schema (as DATABASE_OWNER_URL's role when set, then grant the runtime role).",
     "createadmin": "Create a user with the ADMIN role, or grant ADMIN to a user.",
     "token": "Print a bearer token for a user (the last word of the output).",
-    "audit": "Audit log tools: 'audit verify' walks the hash chain (exit 1 if broken).",
+    "audit": "Audit log tools: 'audit verify' checks the hash chain and its signed checkpoints (exit 1 if broken); 'audit checkpoint' signs one.",
 }
 """The platform's own commands, each a Django management command of the same name, with its
 line in ``privetl --help``. One line here adds a command."""

@@ -2,8 +2,11 @@
 
 Rows are written only by ``privetl.audit.services`` (inside the transaction of the change
 they record) and never updated or deleted: database triggers refuse UPDATE, DELETE and
-TRUNCATE (migration ``0002``), and ``privetl audit verify`` walks the hash chain to name
-the first record that was edited, inserted or removed behind the triggers' back.
+TRUNCATE (migration ``0002``), a new record must follow the chain head (``0003``), and
+``privetl audit verify`` walks the hash chain, and checks it against signed checkpoints
+kept outside the database, to name what was edited, inserted or removed behind the
+triggers' back. On PostgreSQL the platform's role does not own these tables, so it cannot
+lift the triggers (``privetl.platform.database``).
 """
 
 from __future__ import annotations
@@ -77,7 +80,9 @@ class AuditChainHead(models.Model):
 
     Writers lock it (``SELECT ... FOR UPDATE``) so concurrent transactions append one
     after the other; ``verify`` compares it with the last record, so deleting the newest
-    records (which leaves no gap behind them) is detected too.
+    records (which leaves no gap behind them) is detected too. Created by migration
+    ``0003``, whose triggers let it only advance by one, to the newest record, and refuse
+    its DELETE; a new record must follow it (``privetl.audit.triggers``).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

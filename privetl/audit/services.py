@@ -12,8 +12,9 @@ SQLite transactions are already serialized by the write lock), so sequence numbe
 gaps and no forks. ``privetl audit verify`` recomputes the chain.
 
 The chain is unkeyed: it proves that no record was edited, inserted or removed *by
-someone who did not also rewrite every later record and the head*. Exporting the head
-hash elsewhere from time to time (``privetl audit verify`` prints it) anchors it.
+someone who did not also rewrite every later record and the head*. Signed checkpoints of
+the head kept outside the database (``privetl audit checkpoint``,
+``privetl.audit.checkpoints``) anchor it against that too.
 
 This is the audit app's ``services.py``, the way every app's writes live in its own: the
 service apps import it (they sit above the audit layer); it imports only the audit models
@@ -105,7 +106,7 @@ def audit_record(
 
 def audit_denied(
     *,
-    actor: Actor | None,
+    actor: Actor,
     service: str,
     action: str,
     target_type: str = "",
@@ -113,17 +114,24 @@ def audit_denied(
     message: str,
     outcome: str = "denied",
 ) -> None:
-    """Record a refused or unauthenticated attempt, in a transaction of its own.
+    """Record what an identified user was refused, in a transaction of its own.
 
-    Called by the doors after the attempted change has been rolled back. ``actor`` is
-    None when nobody could be authenticated. A failure to write is logged, never raised:
-    the caller is already answering with the original error.
+    Called by the doors after the attempted change has been rolled back. ``actor`` names
+    the user: an authenticated caller refused a permission, or the user a genuine token
+    identified (blocked, or not allowed to impersonate). Refusals that identified nobody
+    are not audit records (anyone could flood the chain with them): the doors count them
+    in the login history instead (``privetl.platform.auth.refusal_record``). A failure to
+    write is logged, never raised: the caller is already answering with the original error.
     """
-    who = actor or Actor(user_id="", door="unknown")
+    if not actor.user_id:
+        raise ValueError(
+            "audit_denied records what an identified user was refused; a refusal that "
+            "identified nobody belongs in the login history (users.login_refusal_record)"
+        )
     try:
         with transaction.atomic():
             audit_record(
-                actor=who,
+                actor=actor,
                 service=service,
                 action=action,
                 target_type=target_type,

@@ -20,17 +20,28 @@ class PrivetlError(Exception):
     ``identified_user_id`` names the user whose credentials were verified before the
     refusal (a blocked user, an admin who may not impersonate): the doors name that user in
     the audit record of the refusal. Empty when nobody was identified.
+
+    ``reason`` classifies a refused authentication with a short fixed phrase ("expired
+    token", "unknown issuer", ...) chosen by the platform, never the caller's text: refusals
+    that identified nobody are counted per address, minute and reason in the login history,
+    so the set of reasons must stay small whatever a caller sends.
     """
 
     code: ClassVar[str] = "INTERNAL"
 
     def __init__(
-        self, message: str, *, field: str | None = None, identified_user_id: str = ""
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        identified_user_id: str = "",
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.identified_user_id = identified_user_id
+        self.reason = reason
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message

@@ -91,6 +91,20 @@ except json.JSONDecodeError as exc:
     raise ImproperlyConfigured(f"PRIVETL_OIDC_ISSUERS is not valid JSON: {exc}") from exc
 OIDC_JWKS_CACHE_SECONDS = int(os.environ.get("PRIVETL_OIDC_JWKS_CACHE_SECONDS", "300"))
 
+# --- audit checkpoints -----------------------------------------------------------------
+# `privetl audit checkpoint` signs the verified head of the audit chain with this key (a key
+# the database does not hold) into one file per checkpoint in this directory; `privetl
+# audit verify` checks the chain against them. Production: give the key only to the
+# checkpoint job and to whoever verifies, not to the web and gRPC servers.
+AUDIT_CHECKPOINT_KEY = os.environ.get("PRIVETL_AUDIT_CHECKPOINT_KEY", "").strip() or (
+    _embedded_secret("audit_checkpoint_key") if EMBEDDED else ""
+)
+AUDIT_CHECKPOINT_DIR: Path | None = (
+    Path(os.environ["PRIVETL_AUDIT_CHECKPOINT_DIR"]).resolve()
+    if os.environ.get("PRIVETL_AUDIT_CHECKPOINT_DIR", "").strip()
+    else (VAR_DIR / "audit-checkpoints" if EMBEDDED else None)
+)
+
 # --- apps -----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -164,6 +178,21 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+# Two roles on PostgreSQL (docs/audit.md): DATABASE_URL is the runtime role the platform
+# serves as; DATABASE_OWNER_URL, set only where `privetl migrate` runs, is the role owning
+# the tables. `privetl migrate` then runs as the owner and grants the runtime role its
+# privileges. Unset: one URL does both (SQLite, development).
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "").strip()
+if DATABASE_OWNER_URL:
+    _owner = dj_database_url.parse(DATABASE_OWNER_URL, conn_max_age=0)
+    _same = ("ENGINE", "NAME", "HOST", "PORT")
+    if any(_owner.get(k) != DATABASES["default"].get(k) for k in _same):
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL must name the same database (engine, host, port, name) as "
+            "DATABASE_URL, with the owner role instead of the runtime role"
+        )
+    _owner["TEST"] = {"MIRROR": "default"}
+    DATABASES["owner"] = _owner
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- i18n / static --------------------------------------------------------------------

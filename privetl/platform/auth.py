@@ -17,6 +17,11 @@ the token when it has none) is recorded once per process, so a client calling Ge
 a loop with one token writes one login row, not one per call. Failed attempts that name
 a user are recorded once per token as well. The cache is bounded and per process.
 
+Refusals: a refused call is recorded by ``refusal_record`` (both doors call it): in the
+audit log when an authenticated actor, or a genuine token naming a user, was refused; as
+a count per address, minute and reason in the login history (``LoginRefusal``) when
+nobody was identified, so anonymous callers cannot grow the audit chain.
+
 Speed: a token whose signature, issuer, audience and times were verified is remembered
 (by its exact text, bounded LRU, per process) until its ``exp`` — and for an SSO token no
 longer than the JWKS cache lifetime — so a client calling in a loop pays for the signature
@@ -41,10 +46,15 @@ import requests
 from django.conf import settings
 from django.db import transaction
 
+from privetl.audit.services import audit_denied
 from privetl.common.context import Actor
-from privetl.common.errors import PermissionDenied, Unauthenticated
+from privetl.common.errors import PermissionDenied, PrivetlError, Unauthenticated
 from privetl.users.selectors import principal_for
-from privetl.users.services import login_record, user_provision_from_claims
+from privetl.users.services import (
+    login_record,
+    login_refusal_record,
+    user_provision_from_claims,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +63,7 @@ SSO_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256",
 LEEWAY_SECONDS = 30
 HTTP_TIMEOUT_SECONDS = 5
 JWKS_MIN_REFRESH_SECONDS = 10.0
+NO_CREDENTIALS_REASON = "no credentials"
 
 
 # --- issuing --------------------------------------------------------------------------
@@ -126,7 +137,8 @@ class _JwksCache:
             logger.warning("OIDC discovery failed for %s: %s", issuer, type(exc).__name__)
             raise Unauthenticated(
                 f"cannot reach the identity provider {issuer} to check the token; "
-                "try again later or use a token of another issuer"
+                "try again later or use a token of another issuer",
+                reason="identity provider unreachable",
             ) from None
 
     def client(self, config: dict[str, str]) -> jwt.PyJWKClient:
@@ -180,11 +192,13 @@ class _JwksCache:
             return found[:1]
         except jwt.PyJWKClientConnectionError:
             raise Unauthenticated(
-                f"cannot fetch the signing keys of {issuer}; try again later"
+                f"cannot fetch the signing keys of {issuer}; try again later",
+                reason="identity provider unreachable",
             ) from None
         except (jwt.PyJWKClientError, jwt.DecodeError):
             raise Unauthenticated(
-                f"the token was not signed by a key of {issuer}; sign in again with that provider"
+                f"the token was not signed by a key of {issuer}; sign in again with that provider",
+                reason="bad signature",
             ) from None
 
 
@@ -331,12 +345,15 @@ def _parse_header(authorization: str | None) -> str:
     if not authorization or not authorization.strip():
         raise Unauthenticated(
             "no credentials: send 'Authorization: Bearer <token>' "
-            "(get a token with 'privetl token USER_ID' or from your SSO provider)"
+            "(get a token with 'privetl token USER_ID' or from your SSO provider)",
+            reason=NO_CREDENTIALS_REASON,
         )
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
-        raise Unauthenticated("malformed Authorization header: expected 'Bearer <token>'")
+        raise Unauthenticated(
+            "malformed Authorization header: expected 'Bearer <token>'", reason="malformed header"
+        )
     return token
 
 
@@ -344,9 +361,11 @@ def _unverified(token: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.DecodeError:
-        raise Unauthenticated("malformed token: not a JWT; sign in again for a new one") from None
+        raise Unauthenticated(
+            "malformed token: not a JWT; sign in again for a new one", reason="malformed token"
+        ) from None
     if not isinstance(claims, dict) or not claims.get("iss"):
-        raise Unauthenticated("malformed token: it names no issuer (iss)")
+        raise Unauthenticated("malformed token: it names no issuer (iss)", reason="malformed token")
     return claims
 
 
@@ -372,23 +391,35 @@ def _decode(
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError:
-        raise _Expired("the token has expired; sign in again for a new one") from None
+        raise _Expired(
+            "the token has expired; sign in again for a new one", reason="expired token"
+        ) from None
     except jwt.InvalidAudienceError:
         raise Unauthenticated(
-            f"the token is meant for another service (audience is not {audience!r})"
+            f"the token is meant for another service (audience is not {audience!r})",
+            reason="wrong audience",
         ) from None
     except jwt.ImmatureSignatureError:
-        raise Unauthenticated("the token is not valid yet; check the clocks") from None
+        raise Unauthenticated(
+            "the token is not valid yet; check the clocks", reason="token not yet valid"
+        ) from None
     except jwt.InvalidSignatureError:
         raise _BadSignature(
-            f"the token's signature does not verify against {issuer}: it was signed by someone else"
+            f"the token's signature does not verify against {issuer}: it was signed by someone else",
+            reason="bad signature",
         ) from None
     except jwt.MissingRequiredClaimError as exc:
-        raise Unauthenticated(f"malformed token: the claim {exc.claim!r} is missing") from None
+        raise Unauthenticated(
+            f"malformed token: the claim {exc.claim!r} is missing", reason="malformed token"
+        ) from None
     except jwt.InvalidAlgorithmError:
-        raise Unauthenticated(f"the token uses an algorithm {issuer} does not sign with") from None
+        raise Unauthenticated(
+            f"the token uses an algorithm {issuer} does not sign with", reason="bad algorithm"
+        ) from None
     except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"invalid token: {type(exc).__name__}") from None
+        raise Unauthenticated(
+            f"invalid token: {type(exc).__name__}", reason="invalid token"
+        ) from None
 
 
 def _decode_with_any(token: str, *, keys: list[Any], issuer: str, audience: str) -> dict[str, Any]:
@@ -401,7 +432,9 @@ def _decode_with_any(token: str, *, keys: list[Any], issuer: str, audience: str)
             )
         except _BadSignature as exc:
             failure = exc
-    raise failure or Unauthenticated(f"the token was not signed by a key of {issuer}")
+    raise failure or Unauthenticated(
+        f"the token was not signed by a key of {issuer}", reason="bad signature"
+    )
 
 
 def _checked_against(issuer: str) -> tuple[Any, ...] | None:
@@ -471,7 +504,8 @@ def _verify(token: str, *, address: str | None, door: str) -> dict[str, Any]:
     if config is None:
         raise Unauthenticated(
             f"tokens of issuer {issuer!r} are not accepted here; "
-            "use a token of this platform or of a configured SSO provider"
+            "use a token of this platform or of a configured SSO provider",
+            reason="unknown issuer",
         )
     claims = _decode_with_any(
         token,
@@ -526,7 +560,9 @@ def authenticate_bearer(
             reason=exc.message[:200],
         )
         # The token was genuine: the doors name this user in the audit of the refusal.
-        raise type(exc)(exc.message, field=exc.field, identified_user_id=identified) from None
+        raise type(exc)(
+            exc.message, field=exc.field, identified_user_id=identified, reason=exc.reason
+        ) from None
     _login_record(
         token=token,
         claims=claims,
@@ -573,3 +609,43 @@ def _actor_for(
         request_id=request_id,
         door=door,
     )
+
+
+# --- where a refused call is recorded ---------------------------------------------------------
+
+
+def refusal_record(
+    *,
+    actor: Actor | None,
+    error: PrivetlError | None,
+    service: str,
+    action: str,
+    message: str,
+    reason: str,
+    address: str | None,
+    host: str | None,
+    request_id: str,
+    door: str,
+) -> None:
+    """Record a refused call (401 / 403) where it belongs; the one rule of both doors.
+
+    - Someone was identified — an authenticated ``actor`` refused a permission, or a
+      genuine token named a user who is blocked or may not impersonate
+      (``error.identified_user_id``): an audit record of the attempt under that user.
+    - Nobody was identified (no token, a malformed, foreign-signed, expired or unusable
+      one): one more in the login history's count for (``host``, minute, ``reason``), and
+      nothing in the audit log, so an anonymous flood neither grows the hash chain nor
+      queues on its lock.
+
+    Never raises: the door is already answering with the refusal.
+    """
+    identified = error.identified_user_id if error is not None else ""
+    if actor is None and identified:
+        actor = Actor(user_id=identified, address=address, request_id=request_id, door=door)
+    if actor is not None and actor.user_id:
+        audit_denied(actor=actor, service=service, action=action, message=message)
+        return
+    try:
+        login_refusal_record(host=host, reason=reason or "refused")
+    except Exception:
+        logger.exception("could not count a refused authentication on the %s door", door)

@@ -7,7 +7,8 @@ and decorated with ``@grpc_door(service="users", action="GetUser")``. The decora
    address, and authenticates them into an ``Actor`` (door ``"grpc"``);
 2. calls the method;
 3. maps a ``PrivetlError`` to its status code with the same message as the REST door
-   (recording PERMISSION_DENIED / UNAUTHENTICATED attempts in the audit log); logs any
+   (recording PERMISSION_DENIED / UNAUTHENTICATED attempts by ``refusal_record``: in the
+   audit log when a user was identified, else counted in the login history); logs any
    other exception (type and request id only, never the request) and answers INTERNAL
    with the request id so an operator can find the log line;
 4. closes stale database connections before and after: gRPC runs handlers on pool
@@ -28,11 +29,10 @@ import grpc
 from django.db import close_old_connections
 from prometheus_client import Counter, Histogram
 
-from privetl.audit.services import audit_denied
 from privetl.common.context import Actor, new_request_id
 from privetl.common.errors import PrivetlError, grpc_status_code
 from privetl.common.redaction import redacted_traceback
-from privetl.platform.auth import authenticate_bearer
+from privetl.platform.auth import authenticate_bearer, refusal_record
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,16 @@ def peer_address(context: grpc.ServicerContext) -> str | None:
     return peer or None
 
 
+def peer_host(context: grpc.ServicerContext) -> str | None:
+    """The caller's host, without transport prefix or port ("ipv6:[::1]:5000" → "::1")."""
+    peer = context.peer() or ""
+    for prefix in ("ipv4:", "ipv6:"):
+        if peer.startswith(prefix):
+            host = peer[len(prefix) :].rsplit(":", 1)[0]
+            return host.strip("[]") or None
+    return peer_address(context)
+
+
 def _request_id(metadata: dict[str, str]) -> str:
     given = metadata.get("x-request-id", "").strip()
     if given and len(given) <= REQUEST_ID_MAX and given.isprintable():
@@ -107,18 +117,17 @@ def grpc_door(
                 except PrivetlError as exc:
                     code = exc.code
                     if code in DENIAL_CODES:
-                        audit_denied(
-                            actor=actor
-                            or Actor(
-                                user_id=exc.identified_user_id,
-                                address=peer_address(context),
-                                request_id=request_id,
-                                door="grpc",
-                            ),
+                        refusal_record(
+                            actor=actor,
+                            error=exc,
                             service=service,
                             action=action,
                             message=exc.message,
-                            outcome="denied",
+                            reason=exc.reason,
+                            address=peer_address(context),
+                            host=peer_host(context),
+                            request_id=request_id,
+                            door="grpc",
                         )
                     context.abort(grpc_status_code(code), exc.message)
                 except Exception as exc:

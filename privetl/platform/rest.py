@@ -3,7 +3,9 @@
 ``BearerTokenAuthentication`` turns ``Authorization``, ``X-Act-As``, ``X-Request-ID`` and
 the peer address into an ``Actor`` (door ``"rest"``) with the same rules as the gRPC door.
 ``exception_handler`` renders every failure as ``{"code", "message", "field"}`` with the
-HTTP status of ``privetl.common.errors.HTTP_STATUS``, and records 401/403 in the audit log.
+HTTP status of ``privetl.common.errors.HTTP_STATUS``, and records every 401/403 by
+``refusal_record``: in the audit log when a user was identified, else as a count in the
+login history.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from privetl.audit.services import audit_denied
 from privetl.common.context import Actor, new_request_id
 from privetl.common.errors import HTTP_STATUS, PrivetlError, Unauthenticated
 from privetl.common.redaction import redacted_traceback
-from privetl.platform.auth import authenticate_bearer
+from privetl.platform.auth import NO_CREDENTIALS_REASON, authenticate_bearer, refusal_record
 
 logger = logging.getLogger(__name__)
 
@@ -205,33 +206,42 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     status = HTTP_STATUS.get(code, 500)
     if status in (401, 403):
-        service, action = _service_of(context)
-        actor = getattr(getattr(request, "_user", None), "actor", None) if request else None
-        audit_denied(
-            actor=actor if isinstance(actor, Actor) else _anonymous(request, exc),
-            service=service,
-            action=action,
-            message=message,
-        )
+        _record_refusal(request, exc, context, message)
     response = Response(_body(code, message, field), status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="privetl"'
     return response
 
 
-def _anonymous(request: Any, exc: Exception) -> Actor | None:
-    """The actor for the audit of a call refused before an ``Actor`` existed.
+def _refusal_reason(exc: Exception) -> str:
+    """The fixed phrase a refusal that identified nobody is counted under."""
+    if isinstance(exc, PrivetlError):
+        return exc.reason or "refused"
+    if isinstance(exc, exceptions.NotAuthenticated):
+        return NO_CREDENTIALS_REASON
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        return "invalid credentials"
+    return "refused"
 
-    Names the user when a genuine token identified one (blocked user, refused
-    impersonation), else nobody; always where the call came from.
-    """
-    if request is None:
-        return None
-    meta = getattr(request, "META", {})
-    return Actor(
-        user_id=exc.identified_user_id if isinstance(exc, PrivetlError) else "",
-        address=meta.get("REMOTE_ADDR") or None,
-        request_id=request_id_of(getattr(request, "_request", request)),
+
+def _record_refusal(request: Any, exc: Exception, context: dict[str, Any], message: str) -> None:
+    """Audit what an identified user was refused; count an anonymous refusal (``refusal_record``)."""
+    service, action = _service_of(context)
+    actor = getattr(getattr(request, "_user", None), "actor", None) if request else None
+    meta = getattr(request, "META", {}) if request is not None else {}
+    address = meta.get("REMOTE_ADDR") or None
+    refusal_record(
+        actor=actor if isinstance(actor, Actor) else None,
+        error=exc if isinstance(exc, PrivetlError) else None,
+        service=service,
+        action=action,
+        message=message,
+        reason=_refusal_reason(exc),
+        address=address,
+        host=address,
+        request_id=(
+            request_id_of(getattr(request, "_request", request)) if request else new_request_id()
+        ),
         door="rest",
     )
 

@@ -12,7 +12,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from privetl.users.models import AccessRequest, ExternalIdentity, LoginEvent, User, UserRole
+from privetl.users.models import (
+    AccessRequest,
+    ExternalIdentity,
+    LoginEvent,
+    LoginRefusal,
+    User,
+    UserRole,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,3 +72,9 @@ class ExternalIdentityAdmin(ReadOnlyAdmin):
 class LoginEventAdmin(ReadOnlyAdmin):
     list_display = ("user_id", "door", "success", "reason", "address", "at")
     list_filter = ("door", "success")
+
+
+@admin.register(LoginRefusal)
+class LoginRefusalAdmin(ReadOnlyAdmin):
+    list_display = ("minute", "address", "reason", "count", "last_at")
+    list_filter = ("reason",)

@@ -172,3 +172,40 @@ class LoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.door} {'ok' if self.success else 'failed'} {self.at:%Y-%m-%d %H:%M}"
+
+
+class LoginRefusal(models.Model):
+    """Refused authentications that identified nobody, counted per address, minute and reason.
+
+    A call with no token, or with a malformed, foreign-signed, expired or otherwise
+    unusable one, is nobody's act: it is not an audit record (anyone could flood the hash
+    chain and its lock with them) but a count here, one row per (address, minute, reason),
+    so a flood of any size costs a bounded number of rows. ``reason`` is one of the
+    platform's fixed phrases (``PrivetlError.reason``), never text the caller sent. A
+    refusal that *did* identify a user (a blocked user, a refused impersonation) is in the
+    audit log instead, under that user's name.
+    """
+
+    address = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Caller's host (no port; an IPv6 caller's /64 network).",
+    )
+    minute = models.DateTimeField(help_text="Start of the minute (UTC) the refusals fell in.")
+    reason = models.CharField(
+        max_length=64, help_text="Why: 'no credentials', 'expired token', ..."
+    )
+    count = models.PositiveIntegerField(default=0, help_text="Refusals in this minute.")
+    last_at = models.DateTimeField(help_text="When the latest of them happened.")
+
+    class Meta:
+        ordering = ["-minute", "address", "reason"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "minute", "reason"], name="users_loginrefusal_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address or '-'} {self.minute:%Y-%m-%d %H:%M} {self.reason} ×{self.count}"

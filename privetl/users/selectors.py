@@ -82,7 +82,8 @@ def principal_for(*, user_id: str, impersonator_id: str | None = None) -> Princi
     authenticating = _known_subject(impersonator_id or user_id)
     if authenticating.blocked:
         raise Unauthenticated(
-            f"user {authenticating.user_id!r} is blocked; ask an admin to unblock it"
+            f"user {authenticating.user_id!r} is blocked; ask an admin to unblock it",
+            reason="blocked user",
         )
     if impersonator_id is None:
         return Principal(subject=authenticating)
@@ -104,7 +105,8 @@ def _known_subject(user_id: str) -> AuthSubject:
         return user_get_for_auth(user_id)
     except NotFound:
         raise Unauthenticated(
-            f"user {user_id!r} does not exist here; ask an admin to create it"
+            f"user {user_id!r} does not exist here; ask an admin to create it",
+            reason="unknown user",
         ) from None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import re
 import uuid
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from urllib.parse import urlparse
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from privetl.audit.services import audit_record
@@ -42,6 +44,7 @@ from privetl.users.models import (
     AccessType,
     ExternalIdentity,
     LoginEvent,
+    LoginRefusal,
     Role,
     User,
     UserRole,
@@ -718,3 +721,46 @@ def token_issue_record(
         detail="impersonation" if grant.impersonator_id else "",
     )
     return grant
+
+
+# --- refused authentications that identified nobody --------------------------------------
+
+
+def _refusal_address(host: str | None) -> str:
+    """The address a refusal is counted under: the host, an IPv6 host's /64 network.
+
+    An IPv6 client typically holds a whole /64, so counting per address would let it
+    spread a flood over 2**64 rows.
+    """
+    text = (host or "").strip().strip("[]")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:255]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+@transaction.atomic
+def login_refusal_record(*, host: str | None, reason: str, at: dt.datetime | None = None) -> None:
+    """Count one refused authentication that identified nobody (``LoginRefusal``).
+
+    Not audited and not under the audit chain's lock: one UPDATE of the (address, minute,
+    reason) row, or its INSERT for the first refusal of the minute. ``reason`` must be one
+    of the platform's fixed phrases, never the caller's text.
+    """
+    now = at or timezone.now()
+    key = {
+        "address": _refusal_address(host),
+        "minute": now.replace(second=0, microsecond=0),
+        "reason": (reason or "refused")[:64],
+    }
+    counted = LoginRefusal.objects.filter(**key)
+    if counted.update(count=F("count") + 1, last_at=now):
+        return
+    _, created = LoginRefusal.objects.get_or_create(**key, defaults={"count": 1, "last_at": now})
+    if not created:  # a concurrent first refusal of the minute inserted the row
+        counted.update(count=F("count") + 1, last_at=now)

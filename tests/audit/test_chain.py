@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 
 from privetl.audit import triggers
 from privetl.audit.chain import hashed_fields, record_hash, verify_chain
-from privetl.audit.models import GENESIS_HASH, AuditLog
+from privetl.audit.models import GENESIS_HASH, AuditChainHead, AuditLog
 from privetl.audit.services import audit_denied, audit_record
 from privetl.common.context import Actor
 from tests.audit.conftest import actor_for, write
@@ -112,15 +112,22 @@ def test_record_rolls_back_with_the_change(db) -> None:
 
 def test_denied_attempt_is_recorded_in_its_own_transaction(db) -> None:
     audit_denied(actor=ALICE, service="users", action="CreateUser", message="only an ADMIN may")
-    audit_denied(actor=None, service="users", action="GetUser", message="no credentials")
-    first, second = AuditLog.objects.order_by("sequence")
+    first = AuditLog.objects.get()
     assert (first.outcome, first.actor_user_id, first.detail) == (
         "denied",
         "alice",
         "only an ADMIN may",
     )
-    assert (second.outcome, second.actor_user_id) == ("denied", "")
     assert verify_chain().problem is None
+
+
+def test_a_refusal_that_identified_nobody_is_not_an_audit_record(db) -> None:
+    # issue 10: anonymous refusals go to the login history's counts, never to the chain
+    with pytest.raises(ValueError, match="login history"):
+        audit_denied(
+            actor=Actor(user_id=""), service="users", action="GetUser", message="no credentials"
+        )
+    assert AuditLog.objects.count() == 0
 
 
 def _refused(sql: str) -> None:
@@ -140,6 +147,42 @@ def test_database_refuses_update_and_delete(db, vendor: str) -> None:
     if vendor == "postgresql":
         _refused("TRUNCATE audit_auditlog")
     assert AuditLog.objects.get().actor_user_id == "alice"
+
+
+def test_the_head_only_advances_to_the_newest_record(db, vendor: str) -> None:
+    for i in range(3):
+        write(ALICE, target_id=str(i))
+    second = AuditLog.objects.get(sequence=2)
+    _refused("UPDATE audit_auditchainhead SET last_hash = 'f00d'")
+    _refused(  # set back by one, consistently: the newest record would look deleted
+        f"UPDATE audit_auditchainhead SET last_sequence = 2, last_hash = '{second.hash}'"
+    )
+    _refused("UPDATE audit_auditchainhead SET last_sequence = last_sequence + 1")
+    _refused("DELETE FROM audit_auditchainhead")
+    if vendor == "postgresql":
+        _refused("TRUNCATE audit_auditchainhead")
+    write(ALICE, target_id="still appends")  # the one allowed step, through audit_record
+    assert verify_chain().problem is None
+    assert AuditChainHead.objects.get().last_sequence == 4
+
+
+def test_a_record_can_only_be_inserted_right_after_the_head(db) -> None:
+    write(ALICE)
+    last = AuditLog.objects.get()
+    for sequence, prev_hash in ((5, last.hash), (2, GENESIS_HASH), (1, GENESIS_HASH)):
+        forged = AuditLog(
+            id=f"forged-{sequence}-{prev_hash[:4]}",
+            sequence=sequence,
+            occurred_at=last.occurred_at,
+            actor_user_id="mallory",
+            service="users",
+            action="user.delete",
+            prev_hash=prev_hash,
+        )
+        forged.hash = record_hash(hashed_fields(forged))
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            forged.save(force_insert=True)
+    assert AuditLog.objects.count() == 1
 
 
 def _tamper(sql: str, params: list | None = None) -> None:

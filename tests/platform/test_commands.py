@@ -144,15 +144,21 @@ def test_serve_runs_http_and_grpc_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert http_status(f"http://127.0.0.1:{http_port}/healthz") is None  # gunicorn is gone too
     assert not grpc_serving(grpc_port)
 
-    # the two refused calls were audited; the chain verifies, and tampering is caught
+    # the two refused calls identified nobody: counted in the login history (issue 10), not
+    # audited; an audited change then verifies, and tampering with it is caught
+    with sqlite3.connect(tmp_path / "var" / "privetl.sqlite3") as db:
+        refused = db.execute("SELECT reason, SUM(count) FROM users_loginrefusal GROUP BY reason")
+        assert dict(refused.fetchall()) == {"no credentials": 2}
+    assert "chain intact: 0 records" in run(env, "audit", "verify").stdout
+    assert run(env, "createadmin", "root", "Root").returncode == 0
     verified = run(env, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
-    assert "chain intact: 2 records" in verified.stdout
+    assert "chain intact: 1 records" in verified.stdout
     # outside a test database, flush cannot erase history either
     flushed = run(env, "manage", "flush", "--no-input")
     assert flushed.returncode != 0
     assert "append-only" in flushed.stderr
-    assert "chain intact: 2 records" in run(env, "audit", "verify").stdout
+    assert "chain intact: 1 records" in run(env, "audit", "verify").stdout
     with sqlite3.connect(tmp_path / "var" / "privetl.sqlite3") as db:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute("UPDATE audit_auditlog SET detail = 'nothing happened'")

@@ -16,7 +16,9 @@ from prometheus_client import REGISTRY
 from privetl.audit.models import AuditLog
 from privetl.platform.auth import token_issue
 from privetl.platform.grpc_server import build_server
+from privetl.users.models import LoginRefusal
 from tests.platform import grpc_probe
+from tests.platform.flood import FLOOD, flood_tokens
 
 
 @pytest.fixture
@@ -65,18 +67,43 @@ def test_authenticated_call_gets_the_actor(channel) -> None:
     assert trailers["x-request-id"] == "req-42"
 
 
-def test_missing_token_is_unauthenticated_and_audited(channel) -> None:
+def test_missing_token_is_unauthenticated_and_counted_not_audited(channel) -> None:
+    # issue 10: an UNAUTHENTICATED that identified nobody is counted, not audited
+    audited = AuditLog.objects.count()
     error = error_of(channel, "whoami")
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "Authorization: Bearer" in error.details()
+    assert AuditLog.objects.count() == audited
+    refusal = LoginRefusal.objects.get()
+    # counted per host: the client's port changes with every connection
+    assert (refusal.address, refusal.reason, refusal.count) == ("127.0.0.1", "no credentials", 1)
+
+
+def test_anonymous_flood_adds_no_audit_record_and_few_counted_rows(channel) -> None:
+    audited = AuditLog.objects.count()
+    for reason, header in flood_tokens():
+        error = error_of(channel, "whoami", [("authorization", header)] if header else [])
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED, reason
+    assert AuditLog.objects.count() == audited
+    counts: dict[str, int] = {}
+    rows = list(LoginRefusal.objects.all())
+    for row in rows:
+        assert row.address == "127.0.0.1"
+        counts[row.reason] = counts.get(row.reason, 0) + row.count
+    assert counts == FLOOD
+    assert len(rows) <= 2 * len(FLOOD)  # one row per reason and minute (a minute may turn)
+
+
+def test_blocked_user_is_unauthenticated_and_audited_under_their_name(channel, users) -> None:
+    from privetl.users import services
+
+    services.user_block(actor=users["root"], user_id="alice")
+    error = error_of(channel, "whoami", auth("alice"))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     record = AuditLog.objects.get(outcome="denied")
-    assert (record.outcome, record.service, record.action, record.actor_user_id) == (
-        "denied",
-        "probe",
-        "Call",
-        "",
-    )
+    assert (record.actor_user_id, record.service, record.action) == ("alice", "probe", "Call")
     assert record.address.startswith("127.0.0.1:")
+    assert not LoginRefusal.objects.exists()
 
 
 def test_expired_token_is_unauthenticated(channel) -> None:
@@ -100,6 +127,7 @@ def test_permission_denied_maps_to_its_code_and_is_audited(channel) -> None:
         "denied",
         "only an ADMIN may probe",
     )
+    assert not LoginRefusal.objects.exists()
 
 
 def test_not_found_maps_to_its_code(channel) -> None:

@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 
 from privetl.audit.models import AuditLog
 from privetl.platform.auth import token_issue
+from privetl.users.models import LoginRefusal
+from tests.platform.flood import FLOOD, flood_tokens
 
 AUDIT_URL = "/api/v1/audit-logs"
 
@@ -30,15 +32,37 @@ def assert_error(response, status: int, code: str) -> dict:
     return body
 
 
-def test_missing_token_is_401_with_the_error_shape_and_audited(users) -> None:
+def test_missing_token_is_401_with_the_error_shape_and_counted_not_audited(users) -> None:
+    # issue 10: a 401 that identified nobody is counted in the login history, not audited
+    audited = AuditLog.objects.count()
     body = assert_error(client_for().get(AUDIT_URL), 401, "UNAUTHENTICATED")
     assert "Authorization: Bearer" in body["message"]
+    assert AuditLog.objects.count() == audited
+    refusal = LoginRefusal.objects.get()
+    assert (refusal.address, refusal.reason, refusal.count) == ("127.0.0.1", "no credentials", 1)
+
+
+def test_anonymous_flood_adds_no_audit_record_and_few_counted_rows(users) -> None:
+    audited = AuditLog.objects.count()
+    for reason, header in flood_tokens():
+        client = client_for(**({"HTTP_AUTHORIZATION": header} if header else {}))
+        assert client.get(AUDIT_URL).status_code == 401, reason
+    assert AuditLog.objects.count() == audited
+    counts: dict[str, int] = {}
+    rows = list(LoginRefusal.objects.all())
+    for row in rows:
+        assert row.address == "127.0.0.1"
+        counts[row.reason] = counts.get(row.reason, 0) + row.count
+    assert counts == FLOOD
+    assert len(rows) <= 2 * len(FLOOD)  # one row per reason and minute (a minute may turn)
+
+
+def test_403_of_an_authenticated_user_is_still_audited(users) -> None:
+    response = client_for("alice").get("/api/v1/users")
+    assert_error(response, 403, "PERMISSION_DENIED")
     record = AuditLog.objects.get(outcome="denied")
-    assert (record.service, record.action, record.actor_user_id) == (
-        "audit",
-        "GET AuditLogsView",
-        "",
-    )
+    assert (record.actor_user_id, record.service) == ("alice", "users")
+    assert not LoginRefusal.objects.exists()
 
 
 def test_bad_tokens_are_401(users) -> None:
@@ -61,7 +85,9 @@ def test_blocked_user_is_401(users) -> None:
     assert client.get(AUDIT_URL).status_code == 200
     services.user_block(actor=users["root"], user_id="alice")
     assert_error(client.get(AUDIT_URL), 401, "UNAUTHENTICATED")
+    # a genuine token identified alice: her refusal is audited, not merely counted
     assert AuditLog.objects.get(outcome="denied").actor_user_id == "alice"
+    assert not LoginRefusal.objects.exists()
 
 
 def test_impersonation_by_a_non_admin_is_403_and_audited(users) -> None:

@@ -8,6 +8,7 @@ import time
 import pytest
 from django.utils import timezone
 
+from privetl.audit.models import AuditLog
 from privetl.common.context import Actor
 from privetl.common.errors import (
     AlreadyExists,
@@ -22,6 +23,7 @@ from privetl.users.models import (
     AccessState,
     ExternalIdentity,
     LoginEvent,
+    LoginRefusal,
     User,
     UserRole,
 )
@@ -667,3 +669,26 @@ def test_a_refused_change_leaves_no_audit_record(admin: Actor, alice: Actor) -> 
     with pytest.raises(AlreadyExists):
         services.user_create(actor=admin, id="alice", name="Again")
     assert AuditLog.objects.count() == before
+
+
+def test_refusals_that_identified_nobody_are_counted_per_address_minute_and_reason(db) -> None:
+    at = dt.datetime(2026, 12, 2, 8, 0, 5, tzinfo=dt.UTC)
+    for offset in (0, 20, 54):  # one minute: one row
+        services.login_refusal_record(
+            host="10.0.0.7", reason="no credentials", at=at + dt.timedelta(seconds=offset)
+        )
+    services.login_refusal_record(host="10.0.0.7", reason="expired token", at=at)
+    services.login_refusal_record(
+        host="10.0.0.7", reason="no credentials", at=at + dt.timedelta(minutes=1)
+    )
+    # an IPv6 caller holds a /64: its addresses share one count
+    services.login_refusal_record(host="2001:db8::1", reason="no credentials", at=at)
+    services.login_refusal_record(host="[2001:db8::ffff:2]", reason="no credentials", at=at)
+    rows = {(r.address, r.minute.minute, r.reason): r.count for r in LoginRefusal.objects.all()}
+    assert rows == {
+        ("10.0.0.7", 0, "no credentials"): 3,
+        ("10.0.0.7", 0, "expired token"): 1,
+        ("10.0.0.7", 1, "no credentials"): 1,
+        ("2001:db8::/64", 0, "no credentials"): 2,
+    }
+    assert AuditLog.objects.count() == 0  # nobody's act: not in the audit chain

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from prometheus_client import start_http_server
 
+from privetl.platform.database import runtime_role_refuse
 from privetl.platform.grpc_server import build_server
 from privetl.platform.servers import default_host
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        runtime_role_refuse()
         host = options["host"] or default_host()
         server = build_server(port=options["port"], max_workers=options["workers"], host=host)
         stop = threading.Event()

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from prometheus_client import start_http_server
 
+from privetl.platform.database import runtime_role_refuse
 from privetl.platform.grpc_server import build_server
 from privetl.platform.servers import default_host, gunicorn_argv, gunicorn_environment
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        runtime_role_refuse()
         host = options["host"] or default_host()
         if settings.EMBEDDED and not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)

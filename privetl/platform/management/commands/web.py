@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from privetl.platform.database import runtime_role_refuse
 from privetl.platform.servers import default_host, gunicorn_argv, gunicorn_environment
 
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        runtime_role_refuse()
         argv = gunicorn_argv(
             host=options["host"] or default_host(), port=options["port"], workers=options["workers"]
         )
