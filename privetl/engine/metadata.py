@@ -317,6 +317,14 @@ class SourceScript(Model):
         default_factory=dict, description="column -> source field name, for fields named differently at the source."
     )
     source: SourceSpec = Field(..., description="Where and how to read.")
+    allow_empty: bool = Field(
+        default=False,
+        description=(
+            "Whether this source may deliver no records (a 0-byte file, a header without rows, "
+            "a query or API returning nothing). False: an empty source fails the run, so a "
+            "missing export is never published as a smaller version."
+        ),
+    )
 
 
 # --- transformation, upload, module -----------------------------------------------------------

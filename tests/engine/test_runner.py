@@ -170,3 +170,59 @@ def test_running_out_of_the_memory_bound_is_a_failed_run_with_a_hint(
     assert report.version_published is None
     assert not (tmp_path / "out" / "metadata.json").exists()
     assert work.is_dir()
+
+
+def _again(sample: Path, tmp_path: Path, report: str) -> Any:
+    """Another run publishing to ``out``, reporting to ``report``."""
+    return run_module(sample, out=tmp_path / "out", report_dir=tmp_path / report, progress=False, secret=b"test-secret")
+
+
+def _allow_empty(sample: Path, script_id: str) -> None:
+    doc = json.loads(sample.read_text())
+    for script in doc["privetl:collectionProtocol"]:
+        if script["id"] == script_id:
+            script["allow_empty"] = True
+    sample.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("content", ["", "id,customer_id,amount,ordered_at\r\n"], ids=["0-bytes", "header-only"])
+def test_an_empty_source_fails_the_run_unless_its_script_allows_it(
+    sample: Path, tmp_path: Path, content: str
+) -> None:
+    first = _run(sample, tmp_path)
+    assert first.version_published == 2
+    (sample.parent / "orders_store.csv").write_text(content)
+    failed = _again(sample, tmp_path, "failed-report")
+    assert (failed.status, failed.error_type, failed.published) == ("failed", "ExtractionError", None)
+    assert "'orders_store'" in failed.error and "orders_store.csv" in failed.error
+    assert '"allow_empty": true' in failed.error
+    assert read_table(tmp_path / "out", "orders").num_rows == first.table("orders").rows_out  # v2 intact
+
+    _allow_empty(sample, "orders_store")
+    allowed = _again(sample, tmp_path, "allowed-report")
+    assert allowed.status == "succeeded", allowed.error
+    assert allowed.version_published == 3
+    # rows per source beside the previous published version's: the drop is visible
+    counts = {s.script_id: (s.rows, s.previous_version, s.previous_rows) for s in allowed.sources}
+    assert counts["orders_store"] == (0, 2, 170)
+    assert counts["orders_web"] == (240, 2, 240)
+    from privetl.engine.report import render_summary
+
+    summary = render_summary(allowed)
+    assert any(
+        line.split() == ["orders_store", "->", "orders", "0", "rows", "previous", "version", "2:", "170", "(-100%)"]
+        for line in summary.splitlines()
+    ), summary
+    saved = json.loads((tmp_path / "allowed-report" / "report.json").read_text())
+    store = next(s for s in saved["sources"] if s["script_id"] == "orders_store")
+    assert (store["rows"], store["previous_version"], store["previous_rows"]) == (0, 2, 170)
+
+
+def test_the_first_version_has_no_previous_counts(sample: Path, tmp_path: Path) -> None:
+    from privetl.engine.report import render_summary
+
+    report = _run(sample, tmp_path)
+    assert {(s.previous_version, s.previous_rows) for s in report.sources} == {(0, None)}
+    assert "    customers_crm     -> customers           200 rows   previous version —" in render_summary(
+        report
+    ).splitlines()

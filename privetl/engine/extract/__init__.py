@@ -27,7 +27,7 @@ from privetl.engine.metadata import (
     Table,
 )
 
-__all__ = ["ExtractionError", "InPlace", "StagedSource", "extract_script", "check_unchanged"]
+__all__ = ["ExtractionError", "InPlace", "StagedSource", "check_not_empty", "check_unchanged", "extract_script"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,38 @@ def check_unchanged(staged: list[StagedSource]) -> None:
                     f"source file {path} changed during the run (size or modification time); "
                     "nothing was published: run again once it is complete",
                 )
+
+
+def check_not_empty(script: SourceScript, staged: StagedSource, *, base_dir: Path) -> None:
+    """Raise ``ExtractionError`` if ``staged`` holds no rows and ``script`` does not allow that.
+
+    An export that came out empty (a 0-byte file, a header and no rows, a query or an API
+    returning nothing) would otherwise publish a smaller version with no word of it. The
+    message names the source and says how to allow an empty one.
+    """
+    if staged.rows or script.allow_empty:
+        return
+    source = script.source
+    if isinstance(source, FileSource):
+        what = f"file {source.path!r}"
+        local = Path(base_dir) / source.path
+        if "://" not in source.path and local.is_file():
+            size = local.stat().st_size
+            what += " is empty (0 bytes)" if size == 0 else f" ({size:,} bytes) has no records (a header only?)"
+        else:
+            what += " has no records"
+    elif isinstance(source, SqlSource):
+        what = "the query returned no rows"
+    elif isinstance(source, HttpSource):
+        what = f"{source.url} returned no records"
+    else:
+        what = "the command wrote no records"
+    raise ExtractionError(
+        script.id,
+        f"{what}: an empty source fails the run, so a missing export is not published as a smaller "
+        f'version. If this source may be empty, set "allow_empty": true on script {script.id!r} '
+        "in privetl:collectionProtocol",
+    )
 
 
 def extract_script(
