@@ -155,7 +155,10 @@ def _regenerate(
     )
     kept = t.anti_join(renamed, ORD)
     moved = renamed.mutate(**{pk: renamed[NEW_KEY]}).drop(NEW_KEY)
-    return kept.union(moved.select(*kept.columns), distinct=False), renamed.select(NEW_KEY)
+    # a stored table may come back with narrower types (Spark reads an int64 literal column
+    # as int32): the union needs the table's own
+    aligned = moved.select(**{c: moved[c].cast(kept[c].type()) for c in kept.columns})
+    return kept.union(aligned, distinct=False), renamed.select(NEW_KEY)
 
 
 def check_foreign_key(

@@ -181,3 +181,10 @@ def test_a_foreign_key_equal_to_a_regenerated_key_is_dangling(duckdb_backend, tm
     ]
     assert rows(duckdb_backend, result.tables["orders"]) == [{"oid": 12, "cid": 3}]
     assert RuleCount("orders", "foreign_key", "cid", 1) in result.counts
+
+
+@pytest.mark.spark
+def test_regenerate_on_spark(spark_backend, tmp_path: Path) -> None:
+    # Spark stores the stage's int64 priority as int32: the renamed records must still union
+    result = clean_tables(spark_backend, _people("regenerate"), _two_sources(tmp_path))
+    assert [r["id"] for r in rows(spark_backend, result.tables["p"], order_by=["id"])] == [1, 2, 3, 4, 5, 6]
