@@ -115,11 +115,23 @@ class PrimaryKey(Model):
 
 
 class ForeignKey(Model):
-    """A column whose values must exist in a column of another table, or the record is dropped."""
+    """A column whose values must exist in a column of another table, or the record is dropped.
+
+    A value that fails its cast to the column type always drops its record (it names no
+    record, and as an empty value it would escape the check).
+    """
 
     column: str = Field(..., description="The referencing column of this table.")
     references_table: str = Field(..., description="The referenced table.")
     references_column: str = Field(..., description="The referenced column (usually its primary key).")
+    allow_empty: bool = Field(
+        default=True,
+        description=(
+            "Whether a record may have no reference: True keeps an empty (null) value, as SQL "
+            "does; False drops the record (rule foreign_key_empty, 'foreign key is empty'). "
+            "Empty after the column's empty rule, so a fill value is checked like any other."
+        ),
+    )
 
 
 # --- anonymization (feature 7) --------------------------------------------------------------

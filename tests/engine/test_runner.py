@@ -226,3 +226,17 @@ def test_the_first_version_has_no_previous_counts(sample: Path, tmp_path: Path) 
     assert "    customers_crm     -> customers           200 rows   previous version —" in render_summary(
         report
     ).splitlines()
+
+
+def test_an_order_whose_customer_id_fails_its_cast_is_not_published(sample: Path, tmp_path: Path) -> None:
+    with (sample.parent / "orders_store.csv").open("a") as f:
+        f.write("9999,garbage,10.00,2024-01-01 00:00:00\n")
+    report = _run(sample, tmp_path)
+    assert report.status == "succeeded", report.error
+    assert 9999 not in {o["id"] for o in read_table(tmp_path / "out", "orders").to_pylist()}
+    quarantine = pq.read_table(tmp_path / "out-report" / "quarantine.parquet").to_pylist()
+    assert sorted((q["rule"], q["value"], q["message"]) for q in quarantine if q["record_key"] == "9999") == [
+        ("cast", "garbage", "not a valid integer: record dropped by rule foreign_key"),
+        ("foreign_key", "garbage", "customer_id garbage is not a valid integer (failed cast), "
+         "so the foreign key customer_id -> customers.id cannot be checked: record dropped"),
+    ]

@@ -536,3 +536,24 @@ def test_a_regenerated_key_cannot_have_a_maximum() -> None:
         field(doc, 0, 0)["privetl:range"] = {"min": 0, "on_violation": "drop"}
 
     assert problems(min_only) == []
+
+
+def test_foreign_key_options_are_checked_where_they_are() -> None:
+    def options(value: Any) -> Callable[[dict[str, Any]], Any]:
+        return lambda d: field(d, 1, 1)["references"].update({"privetl:foreignKey": value})
+
+    ref = f"{ORDERS}.field[1].references"
+    assert problems(options({"allow_empty": False})) == []
+    assert problems(options({"allow_empty": "maybe"})) == [
+        (f"{ref}.privetl:foreignKey.allow_empty", "Input should be a valid boolean, unable to interpret input (got \"maybe\")"),
+    ]
+    assert problems(options({"nullable": True})) == [
+        (f"{ref}.privetl:foreignKey.nullable", "unknown key 'nullable' in privetl:foreignKey (options: allow_empty)"),
+    ]
+    assert problems(options(False)) == [
+        (f"{ref}.privetl:foreignKey", '"privetl:foreignKey" is an object such as {"allow_empty": false}, not a boolean'),
+    ]
+    assert problems(lambda d: d["privetl:collectionProtocol"][0].update({"allow_empty": "yes please"})) == [
+        ("$.privetl:collectionProtocol[0].allow_empty",
+         "Input should be a valid boolean, unable to interpret input (got \"yes please\")"),
+    ]
