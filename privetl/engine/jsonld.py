@@ -583,6 +583,15 @@ def _message(err: Mapping[str, Any]) -> str:
         return msg.replace("Input tag", "value").replace("found using", "of")
     msg = msg.removeprefix("Value error, ")
     value = err.get("input")
+    if kind == "string_pattern_mismatch" and len(loc) >= 3 and loc[-3] == "columns" and isinstance(value, str):
+        # a field name as real data has it (marital-status): the column is renamed, the source's name mapped
+        name = re.sub(r"[^A-Za-z0-9_]", "_", value)
+        name = name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+        return (
+            f"column names are SQL identifiers (letters, digits and _, not starting with a digit), so "
+            f"transformations can name them: call it {name!r} and map it to the source's field with "
+            f'"mapping": {{"{name}": {json.dumps(value)}}} on its script (got {json.dumps(value)})'
+        )
     if kind not in ("missing",) and not isinstance(value, dict | list):
         msg += f" (got {json.dumps(value, default=str)})"
     return msg

@@ -261,12 +261,33 @@ class Table(Model):
 # --- collection protocol (feature 8) --------------------------------------------------------
 
 
+class CsvOptions(Model):
+    """How a CSV file is written; what is not given is the common case, the delimiter sniffed."""
+
+    delimiter: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="Field separator (one character); None: sniffed from the file's first lines (',', ';', tab or '|').",
+    )
+    quote: str = Field(default='"', min_length=1, max_length=1, description="Quote character (one character).")
+    encoding: str = Field(default="utf-8", min_length=1, description="Text encoding, e.g. utf-8, latin-1, cp1252.")
+    header: bool = Field(
+        default=True,
+        description=(
+            "True: the first line names the fields; False: there is none, and the fields are "
+            "the table's declared columns in declared order."
+        ),
+    )
+
+
 class FileSource(Model):
     """Records from a file: local path or s3:// URL."""
 
     kind: Literal["file"] = "file"
     path: str = Field(..., description="Local path (relative to the module document) or s3://bucket/key; globs allowed.")
     format: Literal["json", "jsonl", "csv", "parquet"] = Field(..., description="File format.")
+    csv: CsvOptions = Field(default_factory=CsvOptions, description="CSV options (format 'csv' only).")
 
 
 class SqlSource(Model):
@@ -329,6 +350,14 @@ class SourceScript(Model):
         default_factory=dict, description="column -> source field name, for fields named differently at the source."
     )
     source: SourceSpec = Field(..., description="Where and how to read.")
+    absent: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Declared columns this source does not have (read as empty). Otherwise a declared "
+            "column missing from a file's header or schema fails the run: a misnamed or "
+            "misread column is never published as empty values."
+        ),
+    )
     allow_empty: bool = Field(
         default=False,
         description=(

@@ -168,7 +168,7 @@ def _run(
         previous = _previous_counts(module, destination, path.parent, report)
 
     from privetl.engine.backends import open_backend
-    from privetl.engine.extract import check_not_empty, extract_script
+    from privetl.engine.extract import check_columns, check_not_empty, extract_script
 
     staging = work / "staging"
     with bar.stage("extract"):
@@ -194,6 +194,7 @@ def _run(
                 )
             )
             report.table(script.table).rows_in += result.rows
+            check_columns(script, module.table(script.table), result)
             check_not_empty(script, result, base_dir=path.parent)
 
     backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)

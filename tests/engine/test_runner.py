@@ -240,3 +240,44 @@ def test_an_order_whose_customer_id_fails_its_cast_is_not_published(sample: Path
         ("foreign_key", "garbage", "customer_id garbage is not a valid integer (failed cast), "
          "so the foreign key customer_id -> customers.id cannot be checked: record dropped"),
     ]
+
+
+def _adult_module(tmp_path: Path, csv_options: dict[str, Any] | None) -> Path:
+    from privetl.engine.jsonld import module_to_document
+    from privetl.engine.metadata import DataModule
+
+    (tmp_path / "adult.csv").write_bytes(
+        b"age;workclass;marital-status;native-country\r\n39;State-gov;Never-married;United-States\r\n"
+        b"50;Self-emp;Married-civ-spouse;Cuba\r\n"
+    )
+    source: dict[str, Any] = {"kind": "file", "path": "adult.csv", "format": "csv"}
+    if csv_options:
+        source["csv"] = csv_options
+    module = DataModule.model_validate({
+        "id": "adult", "name": "adult",
+        "tables": [{"name": "adult", "columns": [
+            {"name": "age", "type": "integer"}, {"name": "workclass", "type": "string"},
+            {"name": "marital_status", "type": "string"}, {"name": "native_country", "type": "string"},
+        ]}],
+        "collection_protocol": [{
+            "id": "adult_csv", "table": "adult", "source": source,
+            "mapping": {"marital_status": "marital-status", "native_country": "native-country"},
+        }],
+    })
+    path = tmp_path / "adult.json"
+    path.write_text(json.dumps(module_to_document(module)))
+    return path
+
+
+def test_a_semicolon_separated_crlf_csv_publishes_its_values(tmp_path: Path) -> None:
+    report = run_module(_adult_module(tmp_path, None), out=tmp_path / "out", report_dir=tmp_path / "r",
+                        progress=False, secret=b"s")
+    assert report.status == "succeeded", report.error
+    assert sorted(read_table(tmp_path / "out", "adult").to_pylist(), key=lambda r: r["age"]) == [
+        {"age": 39, "workclass": "State-gov", "marital_status": "Never-married", "native_country": "United-States"},
+        {"age": 50, "workclass": "Self-emp", "marital_status": "Married-civ-spouse", "native_country": "Cuba"},
+    ]
+    misread = run_module(_adult_module(tmp_path, {"delimiter": ","}), out=tmp_path / "out2", report_dir=tmp_path / "r2",
+                         progress=False, secret=b"s")
+    assert (misread.status, misread.error_type, misread.published) == ("failed", "ExtractionError", None)
+    assert "none of the declared columns; it has 'age;workclass;marital-status;native-country'" in misread.error

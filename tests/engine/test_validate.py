@@ -557,3 +557,34 @@ def test_foreign_key_options_are_checked_where_they_are() -> None:
         ("$.privetl:collectionProtocol[0].allow_empty",
          "Input should be a valid boolean, unable to interpret input (got \"yes please\")"),
     ]
+
+
+def test_csv_options_absent_columns_and_names_as_real_data_has_them() -> None:
+    def script(**fields: Any) -> Callable[[dict[str, Any]], Any]:
+        return lambda d: d["privetl:collectionProtocol"][1].update(fields)
+
+    def source(**fields: Any) -> Callable[[dict[str, Any]], Any]:
+        return lambda d: d["privetl:collectionProtocol"][1]["source"].update(fields)
+
+    shop = "$.privetl:collectionProtocol[1]"
+    assert problems(source(csv={"delimiter": ";", "quote": "'", "encoding": "latin-1", "header": False})) == []
+    assert problems(script(absent=["name"])) == []
+    assert problems(source(csv={"delimiter": ";;"})) == [
+        (f"{shop}.source.csv.delimiter", 'String should have at most 1 character (got ";;")'),
+    ]
+    assert problems(source(csv={"encoding": "klingon"})) == [
+        (f"{shop}.source.csv.encoding", "unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)"),
+    ]
+    assert problems(source(format="jsonl", csv={"delimiter": ";"})) == [
+        (f"{shop}.source.csv", "CSV options apply to format 'csv', not 'jsonl'"),
+    ]
+    assert problems(script(absent=["nope"])) == [
+        (f"{shop}.absent[0]", "absent names column 'nope', which table 'orders' does not have (its columns: customer, id, name)"),
+    ]
+    assert problems(script(absent=["name"], mapping={"name": "title"})) == [
+        (f"{shop}.absent[0]", "column 'name' is both mapped and declared absent; keep one"),
+    ]
+    [(path, message)] = problems(lambda d: field(d, 1, 2).update({"name": "marital-status"}))
+    assert path == f"{ORDERS}.field[2].name"
+    assert message.startswith("column names are SQL identifiers")
+    assert """call it 'marital_status' and map it to the source's field with "mapping": {"marital_status": "marital-status"}""" in message
