@@ -125,7 +125,7 @@ def check_columns(script: SourceScript, table: Table, staged: StagedSource) -> N
             f'; the delimiter was {delimiter!r}' if delimiter else
             '; the delimiter was sniffed: give it with "csv": {"delimiter": ";"} on the source if it is wrong'
         )
-    renames = {f: re.sub(r"[^A-Za-z0-9_]", "_", f) for f in found if not re.fullmatch(NAME_PATTERN, f)}
+    renames = {f: re.sub(r"[^A-Za-z0-9_]", "_", f) for f in found if f not in wanted and not re.fullmatch(NAME_PATTERN, f)}
     if renames:
         example = next(iter(renames.items()))
         hint += (

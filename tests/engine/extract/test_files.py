@@ -307,8 +307,9 @@ def test_a_declared_column_the_file_lacks_fails_unless_declared_absent(tmp_path:
     adult, staged = _adult(tmp_path, mapping={"marital_status": "marital-status"})
     assert staged.fields_missing == ("native_country",)
     with pytest.raises(ExtractionError, match=r"lacks declared column\(s\) 'native_country'; it has 'age', 'workclass', "
-                       r"'marital-status', 'native-country'\. Map each .*\"absent\".*fields such as 'marital-status' "
-                       r"are not column names: declare the column as 'marital_status' and map it"):
+                       r"'marital-status', 'native-country'\. Map each .*\"absent\".*fields such as 'native-country' "
+                       r"are not column names: declare the column as 'native_country' and map it, "
+                       r"\"mapping\": \{\"native_country\": \"native-country\"\}"):
         check_columns(adult, ADULT, staged)
     adult, staged = _adult(tmp_path, mapping={"marital_status": "marital-status"}, absent=["native_country"])
     check_columns(adult, ADULT, staged)
