@@ -243,6 +243,20 @@ def _lineage_terms(module: DataModule, lineage: Lineage, version: int) -> dict[s
     return {"prov:wasDerivedFrom": derived, "prov:wasGeneratedBy": activity}
 
 
+def source_rows(document: Mapping[str, Any]) -> dict[str, int]:
+    """Rows each script delivered for a published version, by script id: the
+    ``privetl:rows`` of its lineage's source entities (empty when it records none)."""
+    derived = document.get("prov:wasDerivedFrom")
+    rows: dict[str, int] = {}
+    for entity in derived if isinstance(derived, list) else []:
+        if not isinstance(entity, Mapping):
+            continue
+        name, count = entity.get("name"), entity.get("privetl:rows")
+        if isinstance(name, str) and isinstance(count, int) and not isinstance(count, bool):
+            rows[name] = count
+    return rows
+
+
 def version_document(
     module: DataModule,
     *,

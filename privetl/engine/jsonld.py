@@ -63,7 +63,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from privetl.engine.errors import MetadataError, Problem
-from privetl.engine.metadata import ColumnType, DataModule
+from privetl.engine.metadata import ColumnType, DataModule, ForeignKey
 
 PRIVETL_NS = "https://privetl.dev/ns#"
 PROV_NS = "http://www.w3.org/ns/prov#"
@@ -88,6 +88,7 @@ PRIVETL_TERMS = (
     "privetl:unpublishedRecordSets",
     "privetl:anatomizedFrom",
     "privetl:references",
+    "privetl:foreignKey",
     "privetl:deltaVersions",
     "privetl:postgresTables",
     "privetl:reproducible",
@@ -175,6 +176,10 @@ FIELD_KEYS = frozenset({
     "equivalentProperty", "isArray", "arrayShape", "repeated",
     "privetl:columnType", "privetl:empty", "privetl:range", "privetl:anonymize", "privetl:references",
 })
+FOREIGN_KEY_TERM = "privetl:foreignKey"
+FOREIGN_KEY_OPTIONS = frozenset(ForeignKey.model_fields) - {"column", "references_table", "references_column"}
+"""Keys of a reference's ``privetl:foreignKey``: the options of that foreign key
+(``allow_empty``), beside its ``field``."""
 UNPUBLISHED = "privetl:unpublishedRecordSets"
 """Published versions: the record sets of tables without files (mlcroissant requires a
 source for every field of a ``recordSet``), still part of the module."""
@@ -501,10 +506,11 @@ def _read_field(
         refs = references if isinstance(references, list) and len(references) > 1 else [references]
         for r, ref in enumerate(refs):
             ref_path = json_path([ref_key], path) + (f"[{r}]" if len(refs) > 1 else "")
-            referenced = ref.get("field") if isinstance(ref, dict) and set(ref) == {"field"} else None
+            referenced = ref.get("field") if isinstance(ref, dict) and set(ref) <= {"field", FOREIGN_KEY_TERM} else None
             if referenced is None:
                 reading.problem(ref_path, 'a foreign key is "references": {"field": {"@id": "<table>/<column>"}}')
                 continue
+            options = _foreign_key_options(reading, ref.get(FOREIGN_KEY_TERM), json_path([FOREIGN_KEY_TERM], ref_path))
             resolved = _resolve(reading, referenced, f"{ref_path}.field", index, "the referenced field")
             if resolved is None or not isinstance(node.get("name"), str):
                 continue
@@ -513,10 +519,26 @@ def _read_field(
             reading.add((*fk_loc, "column"), f"{path}.name", node.get("name"))
             reading.add((*fk_loc, "references_table"), f"{ref_path}.field.@id", referenced)
             reading.add((*fk_loc, "references_column"), f"{ref_path}.field.@id", referenced)
+            for key, value in options.items():
+                reading.add((*fk_loc, key), json_path([FOREIGN_KEY_TERM, key], ref_path), value)
             foreign_keys.append(
-                {"column": node["name"], "references_table": resolved[0], "references_column": resolved[1]}
+                {"column": node["name"], "references_table": resolved[0], "references_column": resolved[1], **options}
             )
     return column
+
+
+def _foreign_key_options(reading: Reading, options: Any, path: str) -> dict[str, Any]:
+    """The options of one foreign key (a reference's ``privetl:foreignKey``), checked."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        reading.problem(path, f'"{FOREIGN_KEY_TERM}" is an object such as {{"allow_empty": false}}, not {_kind(options)}')
+        return {}
+    known = ", ".join(sorted(FOREIGN_KEY_OPTIONS))
+    for key in options:
+        if key not in FOREIGN_KEY_OPTIONS:
+            reading.problem(json_path([key], path), f"unknown key {key!r} in {FOREIGN_KEY_TERM} (options: {known})")
+    return {k: copy.deepcopy(v) for k, v in options.items() if k in FOREIGN_KEY_OPTIONS}
 
 
 def _parse_temporal_bounds(rule: dict[str, Any], column_type: ColumnType) -> None:
@@ -561,6 +583,15 @@ def _message(err: Mapping[str, Any]) -> str:
         return msg.replace("Input tag", "value").replace("found using", "of")
     msg = msg.removeprefix("Value error, ")
     value = err.get("input")
+    if kind == "string_pattern_mismatch" and len(loc) >= 3 and loc[-3] == "columns" and isinstance(value, str):
+        # a field name as real data has it (marital-status): the column is renamed, the source's name mapped
+        name = re.sub(r"[^A-Za-z0-9_]", "_", value)
+        name = name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+        return (
+            f"column names are SQL identifiers (letters, digits and _, not starting with a digit), so "
+            f"transformations can name them: call it {name!r} and map it to the source's field with "
+            f'"mapping": {{"{name}": {json.dumps(value)}}} on its script (got {json.dumps(value)})'
+        )
     if kind not in ("missing",) and not isinstance(value, dict | list):
         msg += f" (got {json.dumps(value, default=str)})"
     return msg
@@ -609,7 +640,11 @@ def record_sets(module: DataModule) -> list[dict[str, Any]]:
         for fk in table.foreign_keys:
             if fk.column not in table.column_names:
                 raise ValueError(f"table {table.name!r}: foreign key on unknown column {fk.column!r}")
-            foreign.setdefault(fk.column, []).append({"field": {"@id": field_id(fk.references_table, fk.references_column)}})
+            reference: dict[str, Any] = {"field": {"@id": field_id(fk.references_table, fk.references_column)}}
+            options = {k: v for k, v in _dump(fk).items() if k in FOREIGN_KEY_OPTIONS}
+            if options:
+                reference[FOREIGN_KEY_TERM] = options
+            foreign.setdefault(fk.column, []).append(reference)
         fields = []
         for column in table.columns:
             fld: dict[str, Any] = {"@type": "cr:Field", "@id": field_id(table.name, column.name), "name": column.name}

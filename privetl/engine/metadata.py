@@ -115,11 +115,23 @@ class PrimaryKey(Model):
 
 
 class ForeignKey(Model):
-    """A column whose values must exist in a column of another table, or the record is dropped."""
+    """A column whose values must exist in a column of another table, or the record is dropped.
+
+    A value that fails its cast to the column type always drops its record (it names no
+    record, and as an empty value it would escape the check).
+    """
 
     column: str = Field(..., description="The referencing column of this table.")
     references_table: str = Field(..., description="The referenced table.")
     references_column: str = Field(..., description="The referenced column (usually its primary key).")
+    allow_empty: bool = Field(
+        default=True,
+        description=(
+            "Whether a record may have no reference: True keeps an empty (null) value, as SQL "
+            "does; False drops the record (rule foreign_key_empty, 'foreign key is empty'). "
+            "Empty after the column's empty rule, so a fill value is checked like any other."
+        ),
+    )
 
 
 # --- anonymization (feature 7) --------------------------------------------------------------
@@ -249,12 +261,33 @@ class Table(Model):
 # --- collection protocol (feature 8) --------------------------------------------------------
 
 
+class CsvOptions(Model):
+    """How a CSV file is written; what is not given is the common case, the delimiter sniffed."""
+
+    delimiter: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="Field separator (one character); None: sniffed from the file's first lines (',', ';', tab or '|').",
+    )
+    quote: str = Field(default='"', min_length=1, max_length=1, description="Quote character (one character).")
+    encoding: str = Field(default="utf-8", min_length=1, description="Text encoding, e.g. utf-8, latin-1, cp1252.")
+    header: bool = Field(
+        default=True,
+        description=(
+            "True: the first line names the fields; False: there is none, and the fields are "
+            "the table's declared columns in declared order."
+        ),
+    )
+
+
 class FileSource(Model):
     """Records from a file: local path or s3:// URL."""
 
     kind: Literal["file"] = "file"
     path: str = Field(..., description="Local path (relative to the module document) or s3://bucket/key; globs allowed.")
     format: Literal["json", "jsonl", "csv", "parquet"] = Field(..., description="File format.")
+    csv: CsvOptions = Field(default_factory=CsvOptions, description="CSV options (format 'csv' only).")
 
 
 class SqlSource(Model):
@@ -317,6 +350,22 @@ class SourceScript(Model):
         default_factory=dict, description="column -> source field name, for fields named differently at the source."
     )
     source: SourceSpec = Field(..., description="Where and how to read.")
+    absent: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Declared columns this source does not have (read as empty). Otherwise a declared "
+            "column missing from a file's header or schema fails the run: a misnamed or "
+            "misread column is never published as empty values."
+        ),
+    )
+    allow_empty: bool = Field(
+        default=False,
+        description=(
+            "Whether this source may deliver no records (a 0-byte file, a header without rows, "
+            "a query or API returning nothing). False: an empty source fails the run, so a "
+            "missing export is never published as a smaller version."
+        ),
+    )
 
 
 # --- transformation, upload, module -----------------------------------------------------------

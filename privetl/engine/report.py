@@ -43,11 +43,17 @@ class TableCount:
 
 @dataclass
 class SourceCount:
-    """Rows one collection-protocol script delivered."""
+    """Rows one collection-protocol script delivered, beside what it delivered for the
+    previous published version (so a sudden drop shows)."""
 
     script_id: str
     table: str
     rows: int
+    previous_version: int | None = None
+    """The latest version published before this run (0: none yet); None: not looked up."""
+    previous_rows: int | None = None
+    """Rows this script delivered for ``previous_version``; None when it had none to give
+    (the first version, or a script that version did not have)."""
 
 
 @dataclass
@@ -198,7 +204,10 @@ def render_summary(report: RunReport) -> str:
         lines.append("  sources")
         width = max(len(s.script_id) for s in report.sources)
         for s in report.sources:
-            lines.append(f"    {s.script_id:<{width}}  -> {s.table:<12} {s.rows:>10,} rows")
+            line = f"    {s.script_id:<{width}}  -> {s.table:<12} {s.rows:>10,} rows"
+            if s.previous_version is not None:
+                line += f"   {_previous_text(s)}"
+            lines.append(line)
     if report.tables:
         lines.append("")
         lines.append(f"  {'table':<20} {'rows in':>10} {'rows out':>10}")
@@ -225,6 +234,20 @@ def render_summary(report: RunReport) -> str:
     if report.report_path:
         lines.append(f"  report   {report.report_path}")
     return "\n".join(lines)
+
+
+def _previous_text(source: SourceCount) -> str:
+    """``previous version 3: 340 (-39%)``, or ``—`` where there is nothing to compare with."""
+    if not source.previous_version:
+        return "previous version —"
+    label = f"previous version {source.previous_version}:"
+    if source.previous_rows is None:
+        return f"{label} —"
+    text = f"{label} {source.previous_rows:,}"
+    if source.previous_rows and source.rows != source.previous_rows:
+        change = (source.rows - source.previous_rows) / source.previous_rows
+        text += f" ({change:+.0%})"
+    return text
 
 
 def _privacy_text(measures: Any) -> str:

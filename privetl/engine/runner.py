@@ -27,6 +27,7 @@ import hashlib
 import os
 import secrets as secrets_module
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from privetl.engine.metadata import (
     DestinationSpec,
     FileSource,
     HttpSource,
+    PostgresDestination,
     SqlSource,
     Table,
 )
@@ -163,9 +165,10 @@ def _run(
                 "so this run is NOT reproducible — the same input and seed will give different noise and shuffles"
             )
         destination = _destination(module, out)
+        previous = _previous_counts(module, destination, path.parent, report)
 
     from privetl.engine.backends import open_backend
-    from privetl.engine.extract import extract_script
+    from privetl.engine.extract import check_columns, check_not_empty, extract_script
 
     staging = work / "staging"
     with bar.stage("extract"):
@@ -182,9 +185,17 @@ def _run(
             )
             staged.append(result)
             report.sources.append(
-                SourceCount(script_id=script.id, table=script.table, rows=result.rows)
+                SourceCount(
+                    script_id=script.id,
+                    table=script.table,
+                    rows=result.rows,
+                    previous_version=previous.version,
+                    previous_rows=previous.rows.get(script.id),
+                )
             )
             report.table(script.table).rows_in += result.rows
+            check_columns(script, module.table(script.table), result)
+            check_not_empty(script, result, base_dir=path.parent)
 
     backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)
     try:
@@ -330,6 +341,39 @@ def _destination(module: DataModule, out: Path | str | None) -> DestinationSpec 
     if module.upload is not None:
         return module.upload.destination
     raise EngineError("the module has no upload script: give an output directory (--out DIR)")
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The latest published version (0: none yet) and the rows each script delivered for it."""
+
+    version: int
+    rows: dict[str, int]
+
+
+def _previous_counts(
+    module: DataModule, destination: DestinationSpec | Path | str, base_dir: Path, report: RunReport
+) -> _Previous:
+    """What the previous published version's sources delivered, so the report shows a
+    sudden drop; a destination that cannot be read here is a warning (publishing, which
+    reads it too, then says why)."""
+    from privetl.engine.croissant import source_rows
+    from privetl.engine.publish import resolve_destination
+    from privetl.engine.publish.delta import Store, latest_document, version_number
+    from privetl.engine.publish.postgres import read_version_document
+
+    spec = resolve_destination(destination, base_dir)
+    try:
+        if isinstance(spec, PostgresDestination):
+            document = read_version_document(spec.connection, spec.schema_name, module.id)
+        else:
+            document = latest_document(Store(spec.path))
+        if document is None:
+            return _Previous(version=0, rows={})
+        return _Previous(version=version_number(document), rows=source_rows(document))
+    except Exception as exc:  # noqa: BLE001 - any failure only loses the comparison
+        report.warnings.append(f"the previous version's row counts could not be read: {exc}")
+        return _Previous(version=0, rows={})
 
 
 def _dependency_order(module: DataModule) -> list[Table]:

@@ -17,6 +17,7 @@ and the single check that decides whether a document is valid also hands back th
 
 from __future__ import annotations
 
+import codecs
 import copy
 import datetime as dt
 import json
@@ -379,6 +380,25 @@ class _Checks:
                 for column in mapping:
                     if column not in self.columns[table]:
                         self.report((*loc, "mapping", column), self.unknown(table, column, "the mapping"))
+            absent = script.get("absent")
+            for a, column in enumerate(absent if isinstance(absent, list) else []):
+                if not isinstance(column, str):
+                    continue
+                if column not in self.columns[table]:
+                    self.report((*loc, "absent", a), self.unknown(table, column, "absent"))
+                elif isinstance(mapping, dict) and column in mapping:
+                    self.report((*loc, "absent", a), f"column {column!r} is both mapped and declared absent; keep one")
+            source = script.get("source")
+            if isinstance(source, dict) and "csv" in source:
+                if source.get("format") != "csv":
+                    self.report((*loc, "source", "csv"), f"CSV options apply to format 'csv', not {source.get('format')!r}")
+                options = source["csv"]
+                encoding = options.get("encoding") if isinstance(options, dict) else None
+                if isinstance(encoding, str):
+                    try:
+                        codecs.lookup(encoding)
+                    except LookupError:
+                        self.report((*loc, "source", "csv", "encoding"), f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)")
         produced = {
             t["target"] for _, t in _dicts(self.data.get("transformations"))
             if t.get("type") == "merge" and isinstance(t.get("target"), str)

@@ -339,3 +339,18 @@ def test_lineage_fields_in_the_documented_order() -> None:
     assert (lineage.run_id, lineage.previous_version, lineage.seed, lineage.engine) == ("run-1", 4, 9, "spark")
     assert (lineage.started_at, lineage.ended_at, lineage.metadata_sha256) == (
         "2026-01-01T00:00:00Z", "2026-01-01T00:02:00Z", "cd" * 32)
+
+
+def test_mlcroissant_loads_a_version_whose_foreign_key_has_options(tmp_path: Path) -> None:
+    orders = MODULE.tables[1]
+    strict = orders.model_copy(update={"foreign_keys": [orders.foreign_keys[0].model_copy(update={"allow_empty": False})]})
+    module = MODULE.model_copy(update={"tables": [MODULE.tables[0], strict]})
+    files = [_write(tmp_path, "customers/part-0.parquet", CUSTOMERS), _write(tmp_path, "orders/part-0.parquet", ORDERS)]
+    doc = version_document(module, version=3, files=files, lineage=LINEAGE, base_doc=BASE_DOC)
+    reference = doc["recordSet"][1]["field"][1]["references"]
+    assert reference == {"field": {"@id": "customers/id"}, "privetl:foreignKey": {"allow_empty": False}}
+    (tmp_path / "metadata.json").write_text(json.dumps(doc, indent=2))
+    loaded = _load_offline(tmp_path / "metadata.json", "orders")
+    assert loaded["warnings"] == []
+    assert [r["orders/customer"] for r in loaded["records"]["orders"]] == [1, 3]
+    assert parse_document(json.loads(json.dumps(doc))).tables[1].foreign_keys[0].allow_empty is False

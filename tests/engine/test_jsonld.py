@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -347,3 +348,17 @@ def modules(draw: st.DrawFn) -> DataModule:
 def test_module_to_document_to_module_is_identity(module: DataModule) -> None:
     document = json.loads(json.dumps(module_to_document(module)))  # as written to and read from a file
     assert parse_document(document) == module
+
+
+def test_foreign_key_and_script_options_are_read_and_written_back() -> None:
+    data = copy.deepcopy(SMALL)
+    data["tables"][1]["foreign_keys"][0]["allow_empty"] = False
+    data["collection_protocol"][1]["allow_empty"] = True
+    module = DataModule.model_validate(data)
+    doc = module_to_document(module)
+    owner = doc["recordSet"][1]["field"][0]
+    assert owner["references"] == {"field": {"@id": "people/id"}, "privetl:foreignKey": {"allow_empty": False}}
+    assert doc["privetl:collectionProtocol"][1]["allow_empty"] is True
+    default = module_to_document(DataModule.model_validate(SMALL))
+    assert default["recordSet"][1]["field"][0]["references"] == {"field": {"@id": "people/id"}}
+    assert parse_document(json.loads(json.dumps(doc))) == module

@@ -180,3 +180,22 @@ def test_progress_draws_on_a_terminal() -> None:
         bar.rows(1234)
     assert "rows extracted" in stream.getvalue()
     assert "1,234" in stream.getvalue()
+
+
+def test_summary_shows_rows_per_source_beside_the_previous_versions() -> None:
+    report = _report()
+    report.sources = [
+        SourceCount("crm", "customers", 200, previous_version=3, previous_rows=200),
+        SourceCount("legacy", "customers", 0, previous_version=3, previous_rows=110),
+        SourceCount("new", "customers", 5, previous_version=3, previous_rows=None),
+    ]
+    lines = render_summary(report).splitlines()
+    assert "    crm     -> customers           200 rows   previous version 3: 200" in lines
+    assert "    legacy  -> customers             0 rows   previous version 3: 110 (-100%)" in lines
+    assert "    new     -> customers             5 rows   previous version 3: —" in lines
+    first = SourceCount("crm", "customers", 200, previous_version=0)
+    report.sources = [first]
+    assert "    crm  -> customers           200 rows   previous version —" in render_summary(report).splitlines()
+    assert json.loads(report.to_json())["sources"] == [
+        {"script_id": "crm", "table": "customers", "rows": 200, "previous_version": 0, "previous_rows": None}
+    ]

@@ -170,3 +170,114 @@ def test_running_out_of_the_memory_bound_is_a_failed_run_with_a_hint(
     assert report.version_published is None
     assert not (tmp_path / "out" / "metadata.json").exists()
     assert work.is_dir()
+
+
+def _again(sample: Path, tmp_path: Path, report: str) -> Any:
+    """Another run publishing to ``out``, reporting to ``report``."""
+    return run_module(sample, out=tmp_path / "out", report_dir=tmp_path / report, progress=False, secret=b"test-secret")
+
+
+def _allow_empty(sample: Path, script_id: str) -> None:
+    doc = json.loads(sample.read_text())
+    for script in doc["privetl:collectionProtocol"]:
+        if script["id"] == script_id:
+            script["allow_empty"] = True
+    sample.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("content", ["", "id,customer_id,amount,ordered_at\r\n"], ids=["0-bytes", "header-only"])
+def test_an_empty_source_fails_the_run_unless_its_script_allows_it(
+    sample: Path, tmp_path: Path, content: str
+) -> None:
+    first = _run(sample, tmp_path)
+    assert first.version_published == 2
+    (sample.parent / "orders_store.csv").write_text(content)
+    failed = _again(sample, tmp_path, "failed-report")
+    assert (failed.status, failed.error_type, failed.published) == ("failed", "ExtractionError", None)
+    assert "'orders_store'" in failed.error and "orders_store.csv" in failed.error
+    assert '"allow_empty": true' in failed.error
+    assert read_table(tmp_path / "out", "orders").num_rows == first.table("orders").rows_out  # v2 intact
+
+    _allow_empty(sample, "orders_store")
+    allowed = _again(sample, tmp_path, "allowed-report")
+    assert allowed.status == "succeeded", allowed.error
+    assert allowed.version_published == 3
+    # rows per source beside the previous published version's: the drop is visible
+    counts = {s.script_id: (s.rows, s.previous_version, s.previous_rows) for s in allowed.sources}
+    assert counts["orders_store"] == (0, 2, 170)
+    assert counts["orders_web"] == (240, 2, 240)
+    from privetl.engine.report import render_summary
+
+    summary = render_summary(allowed)
+    assert any(
+        line.split() == ["orders_store", "->", "orders", "0", "rows", "previous", "version", "2:", "170", "(-100%)"]
+        for line in summary.splitlines()
+    ), summary
+    saved = json.loads((tmp_path / "allowed-report" / "report.json").read_text())
+    store = next(s for s in saved["sources"] if s["script_id"] == "orders_store")
+    assert (store["rows"], store["previous_version"], store["previous_rows"]) == (0, 2, 170)
+
+
+def test_the_first_version_has_no_previous_counts(sample: Path, tmp_path: Path) -> None:
+    from privetl.engine.report import render_summary
+
+    report = _run(sample, tmp_path)
+    assert {(s.previous_version, s.previous_rows) for s in report.sources} == {(0, None)}
+    assert "    customers_crm     -> customers           200 rows   previous version —" in render_summary(
+        report
+    ).splitlines()
+
+
+def test_an_order_whose_customer_id_fails_its_cast_is_not_published(sample: Path, tmp_path: Path) -> None:
+    with (sample.parent / "orders_store.csv").open("a") as f:
+        f.write("9999,garbage,10.00,2024-01-01 00:00:00\n")
+    report = _run(sample, tmp_path)
+    assert report.status == "succeeded", report.error
+    assert 9999 not in {o["id"] for o in read_table(tmp_path / "out", "orders").to_pylist()}
+    quarantine = pq.read_table(tmp_path / "out-report" / "quarantine.parquet").to_pylist()
+    assert sorted((q["rule"], q["value"], q["message"]) for q in quarantine if q["record_key"] == "9999") == [
+        ("cast", "garbage", "not a valid integer: record dropped by rule foreign_key"),
+        ("foreign_key", "garbage", "customer_id garbage is not a valid integer (failed cast), "
+         "so the foreign key customer_id -> customers.id cannot be checked: record dropped"),
+    ]
+
+
+def _adult_module(tmp_path: Path, csv_options: dict[str, Any] | None) -> Path:
+    from privetl.engine.jsonld import module_to_document
+    from privetl.engine.metadata import DataModule
+
+    (tmp_path / "adult.csv").write_bytes(
+        b"age;workclass;marital-status;native-country\r\n39;State-gov;Never-married;United-States\r\n"
+        b"50;Self-emp;Married-civ-spouse;Cuba\r\n"
+    )
+    source: dict[str, Any] = {"kind": "file", "path": "adult.csv", "format": "csv"}
+    if csv_options:
+        source["csv"] = csv_options
+    module = DataModule.model_validate({
+        "id": "adult", "name": "adult",
+        "tables": [{"name": "adult", "columns": [
+            {"name": "age", "type": "integer"}, {"name": "workclass", "type": "string"},
+            {"name": "marital_status", "type": "string"}, {"name": "native_country", "type": "string"},
+        ]}],
+        "collection_protocol": [{
+            "id": "adult_csv", "table": "adult", "source": source,
+            "mapping": {"marital_status": "marital-status", "native_country": "native-country"},
+        }],
+    })
+    path = tmp_path / "adult.json"
+    path.write_text(json.dumps(module_to_document(module)))
+    return path
+
+
+def test_a_semicolon_separated_crlf_csv_publishes_its_values(tmp_path: Path) -> None:
+    report = run_module(_adult_module(tmp_path, None), out=tmp_path / "out", report_dir=tmp_path / "r",
+                        progress=False, secret=b"s")
+    assert report.status == "succeeded", report.error
+    assert sorted(read_table(tmp_path / "out", "adult").to_pylist(), key=lambda r: r["age"]) == [
+        {"age": 39, "workclass": "State-gov", "marital_status": "Never-married", "native_country": "United-States"},
+        {"age": 50, "workclass": "Self-emp", "marital_status": "Married-civ-spouse", "native_country": "Cuba"},
+    ]
+    misread = run_module(_adult_module(tmp_path, {"delimiter": ","}), out=tmp_path / "out2", report_dir=tmp_path / "r2",
+                         progress=False, secret=b"s")
+    assert (misread.status, misread.error_type, misread.published) == ("failed", "ExtractionError", None)
+    assert "none of the declared columns; it has 'age;workclass;marital-status;native-country'" in misread.error

@@ -536,3 +536,55 @@ def test_a_regenerated_key_cannot_have_a_maximum() -> None:
         field(doc, 0, 0)["privetl:range"] = {"min": 0, "on_violation": "drop"}
 
     assert problems(min_only) == []
+
+
+def test_foreign_key_options_are_checked_where_they_are() -> None:
+    def options(value: Any) -> Callable[[dict[str, Any]], Any]:
+        return lambda d: field(d, 1, 1)["references"].update({"privetl:foreignKey": value})
+
+    ref = f"{ORDERS}.field[1].references"
+    assert problems(options({"allow_empty": False})) == []
+    assert problems(options({"allow_empty": "maybe"})) == [
+        (f"{ref}.privetl:foreignKey.allow_empty", "Input should be a valid boolean, unable to interpret input (got \"maybe\")"),
+    ]
+    assert problems(options({"nullable": True})) == [
+        (f"{ref}.privetl:foreignKey.nullable", "unknown key 'nullable' in privetl:foreignKey (options: allow_empty)"),
+    ]
+    assert problems(options(False)) == [
+        (f"{ref}.privetl:foreignKey", '"privetl:foreignKey" is an object such as {"allow_empty": false}, not a boolean'),
+    ]
+    assert problems(lambda d: d["privetl:collectionProtocol"][0].update({"allow_empty": "yes please"})) == [
+        ("$.privetl:collectionProtocol[0].allow_empty",
+         "Input should be a valid boolean, unable to interpret input (got \"yes please\")"),
+    ]
+
+
+def test_csv_options_absent_columns_and_names_as_real_data_has_them() -> None:
+    def script(**fields: Any) -> Callable[[dict[str, Any]], Any]:
+        return lambda d: d["privetl:collectionProtocol"][1].update(fields)
+
+    def source(**fields: Any) -> Callable[[dict[str, Any]], Any]:
+        return lambda d: d["privetl:collectionProtocol"][1]["source"].update(fields)
+
+    shop = "$.privetl:collectionProtocol[1]"
+    assert problems(source(csv={"delimiter": ";", "quote": "'", "encoding": "latin-1", "header": False})) == []
+    assert problems(script(absent=["name"])) == []
+    assert problems(source(csv={"delimiter": ";;"})) == [
+        (f"{shop}.source.csv.delimiter", 'String should have at most 1 character (got ";;")'),
+    ]
+    assert problems(source(csv={"encoding": "klingon"})) == [
+        (f"{shop}.source.csv.encoding", "unknown encoding 'klingon' (e.g. utf-8, latin-1, cp1252)"),
+    ]
+    assert problems(source(format="jsonl", csv={"delimiter": ";"})) == [
+        (f"{shop}.source.csv", "CSV options apply to format 'csv', not 'jsonl'"),
+    ]
+    assert problems(script(absent=["nope"])) == [
+        (f"{shop}.absent[0]", "absent names column 'nope', which table 'orders' does not have (its columns: customer, id, name)"),
+    ]
+    assert problems(script(absent=["name"], mapping={"name": "title"})) == [
+        (f"{shop}.absent[0]", "column 'name' is both mapped and declared absent; keep one"),
+    ]
+    [(path, message)] = problems(lambda d: field(d, 1, 2).update({"name": "marital-status"}))
+    assert path == f"{ORDERS}.field[2].name"
+    assert message.startswith("column names are SQL identifiers")
+    assert """call it 'marital_status' and map it to the source's field with "mapping": {"marital_status": "marital-status"}""" in message

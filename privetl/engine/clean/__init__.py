@@ -8,7 +8,11 @@ previous:
    source lacks is all-null; when sources disagree on a column's type it is read as text),
    each row tagged with ``_src_id``, ``_src_priority`` (and its ``_src_row``);
 2. typing (``typing.py``): a non-empty value that cannot be cast becomes null (rule
-   ``cast``, quarantined) and then counts as empty;
+   ``cast``, quarantined) and then counts as empty — except in a key column: where the
+   column is the primary key or a foreign key, the record is removed (rule
+   ``primary_key_empty`` or ``foreign_key``, the message naming the column, the value
+   and its failed cast), for a null there would escape the key rule (an empty foreign key
+   is not checked; the empty rule could fill an empty key);
 3. merge ``coalesce`` (tables with a primary key): the records of one key become one, each
    column taking the highest-priority non-empty value (rule ``merge_coalesce`` lists the
    records folded into another). ``union`` keeps them all for step 6;
@@ -17,7 +21,9 @@ previous:
 5. ranges per column: ``clamp`` (rule ``range_clamp``) or ``drop`` (rule ``range_drop``);
    nulls are never out of range;
 6. primary key: empty keys dropped, then the conflict strategy (``keys.py``);
-7. foreign keys, against the referenced tables' cleaned output (``keys.py``).
+7. foreign keys, against the referenced tables' cleaned output (``keys.py``); an empty
+   foreign key is kept unless ``ForeignKey.allow_empty`` is False (rule
+   ``foreign_key_empty``).
 
 A record dropped by an earlier rule never takes part in a later one, so e.g. a high-priority
 record with an out-of-range value that is dropped lets a lower-priority record of the same
@@ -234,15 +240,34 @@ def _clean_table(
             values[_bad(column.name)] = ibis.ifelse(typed.failed, raw[column.name].cast(dt.string), ibis.null(dt.string))
     stage = {c: raw[c] for c in (SOURCE_ID, SOURCE_PRIORITY, SOURCE_ROW, ORD)}
     t = raw.select(**values, **stage)
+    keys = _key_rules(table)
     for column in castable:
+        bad = t[_bad(column.name)]
+        failed = t.filter(bad.notnull())
+        key_rule = keys.get(column.name)
+        sink(
+            quarantine.rows(
+                failed, table=name, pk=pk, column=column.name, rule="cast", value=failed[_bad(column.name)],
+                message=f"not a valid {column.type.value}: "
+                + ("set to empty" if key_rule is None else f"record dropped by rule {key_rule[0]}"),
+            )
+        )
+    # 2b. a key value that failed its cast removes its record: set to empty, it would escape
+    # the key rules (an empty foreign key is not checked, an empty key may be filled)
+    for column in castable:
+        if column.name not in keys:
+            continue
+        key_rule_name, what = keys[column.name]
         bad = t[_bad(column.name)]
         failed = t.filter(bad.notnull())
         sink(
             quarantine.rows(
-                failed, table=name, pk=pk, column=column.name, rule="cast", value=failed[_bad(column.name)],
-                message=f"not a valid {column.type.value}: set to empty",
+                failed, table=name, pk=pk, column=column.name, rule=key_rule_name, value=failed[_bad(column.name)],
+                message=ibis.literal(f"{column.name} ") + failed[_bad(column.name)]
+                + f" is not a valid {column.type.value} (failed cast), so {what}: record dropped",
             )
         )
+        t = t.filter(bad.isnull())
     t = t.drop(*[_bad(c.name) for c in castable])
 
     # 3. merge
@@ -328,6 +353,19 @@ def _clean_table(
 
     ordered = [*table.column_names, SOURCE_ID, SOURCE_PRIORITY, SOURCE_ROW]
     return backend.reuse(t.select(*ordered), f"privetl_clean_{run}_{name}")
+
+
+def _key_rules(table: Table) -> dict[str, tuple[str, str]]:
+    """Key columns -> (the rule that removes a record whose value there failed its cast,
+    what that value would have escaped), for the quarantine's message."""
+    rules: dict[str, tuple[str, str]] = {}
+    for fk in table.foreign_keys:
+        refs = f"{fk.references_table}.{fk.references_column}"
+        rules.setdefault(fk.column, ("foreign_key", f"the foreign key {fk.column} -> {refs} cannot be checked"))
+    if table.primary_key is not None:
+        column = table.primary_key.column
+        rules[column] = ("primary_key_empty", f"the primary key {column} would be empty")
+    return rules
 
 
 def _new_keys_of(new_keys: dict[str, tuple[str, ir.Table]], fk: Any) -> ir.Table | None:

@@ -21,8 +21,9 @@ keys would exceed).
 
 Foreign keys: a record is dropped when its value is not in the referenced column of the
 referenced table *after that table's cleaning* (tables are cleaned in dependency order); a
-null foreign-key value is kept, as in SQL (a missing reference is the empty rule's business:
-declare ``empty: drop`` on the column to drop those too).
+null foreign-key value is kept, as in SQL, unless the foreign key says ``allow_empty: False``
+(rule ``foreign_key_empty``). A value that failed its cast never gets here as a null: its
+record was removed right after typing (``privetl.engine.clean``, rule ``foreign_key``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import ibis
 import ibis.expr.types as ir
 
 from privetl.engine.clean import quarantine
+from privetl.engine.clean.typing import is_empty
 from privetl.engine.errors import EngineError
 from privetl.engine.metadata import SOURCE_ID, SOURCE_ROW, DataModule, ForeignKey, Table
 
@@ -155,7 +157,10 @@ def _regenerate(
     )
     kept = t.anti_join(renamed, ORD)
     moved = renamed.mutate(**{pk: renamed[NEW_KEY]}).drop(NEW_KEY)
-    return kept.union(moved.select(*kept.columns), distinct=False), renamed.select(NEW_KEY)
+    # a stored table may come back with narrower types (Spark reads an int64 literal column
+    # as int32): the union needs the table's own
+    aligned = moved.select(**{c: moved[c].cast(kept[c].type()) for c in kept.columns})
+    return kept.union(aligned, distinct=False), renamed.select(NEW_KEY)
 
 
 def check_foreign_key(
@@ -174,6 +179,17 @@ def check_foreign_key(
     primary key): they are not valid targets (see the module docstring).
     """
     pk = table.primary_key.column if table.primary_key else None
+    if not fk.allow_empty:
+        empty = is_empty(t[fk.column])
+        sink(
+            quarantine.rows(
+                t.filter(empty), table=table.name, pk=pk, column=fk.column, rule="foreign_key_empty",
+                value=None,
+                message=f"foreign key is empty (no {fk.references_table}.{fk.references_column}), "
+                "and it does not allow empty values: record dropped",
+            )
+        )
+        t = t.filter(~empty)
     left = t[fk.column]
     right = referenced[fk.references_column]
     if left.type() != right.type():

@@ -12,13 +12,15 @@ never copied, and checked unchanged before anything is published.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from privetl.engine.errors import ExtractionError
-from privetl.engine.extract.staging import StagedWriter
+from privetl.engine.extract.staging import StagedWriter, source_fields
 from privetl.engine.metadata import (
+    NAME_PATTERN,
     ExecSource,
     FileSource,
     HttpSource,
@@ -27,7 +29,15 @@ from privetl.engine.metadata import (
     Table,
 )
 
-__all__ = ["ExtractionError", "InPlace", "StagedSource", "extract_script", "check_unchanged"]
+__all__ = [
+    "ExtractionError",
+    "InPlace",
+    "StagedSource",
+    "check_columns",
+    "check_not_empty",
+    "check_unchanged",
+    "extract_script",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,11 @@ class StagedSource:
     rows: int
     native_types: bool
     in_place: InPlace | None = None
+    fields_found: tuple[str, ...] | None = None
+    """The fields the source's files name (CSV headers, Parquet schemas, in order, each once);
+    None where the format does not say (JSON, SQL, HTTP, executables) or a file was empty."""
+    fields_missing: tuple[str, ...] = ()
+    """Declared columns (by their source field) that a file naming its fields lacks."""
 
 
 def fingerprint(path: Path) -> tuple[str, int, int]:
@@ -89,6 +104,81 @@ def check_unchanged(staged: list[StagedSource]) -> None:
                 )
 
 
+def check_columns(script: SourceScript, table: Table, staged: StagedSource) -> None:
+    """Raise ``ExtractionError`` if the source's files do not fit its declaration.
+
+    A file that names its fields (a CSV header, a Parquet schema) but none of the declared
+    columns is misread (a wrong delimiter) or the wrong file; a declared column it lacks
+    would be published as empty values. Either fails the run, naming what was found, unless
+    the script declares the column ``absent``.
+    """
+    if staged.fields_found is None:
+        return
+    found = staged.fields_found
+    shown = ", ".join(repr(f) for f in found[:20]) + (f", ... ({len(found)} in all)" if len(found) > 20 else "")
+    wanted = set(source_fields(script, table).values())
+    source = script.source
+    hint = ""
+    if isinstance(source, FileSource) and source.format == "csv":
+        delimiter = source.csv.delimiter
+        hint = (
+            f'; the delimiter was {delimiter!r}' if delimiter else
+            '; the delimiter was sniffed: give it with "csv": {"delimiter": ";"} on the source if it is wrong'
+        )
+    renames = {f: re.sub(r"[^A-Za-z0-9_]", "_", f) for f in found if f not in wanted and not re.fullmatch(NAME_PATTERN, f)}
+    if renames:
+        example = next(iter(renames.items()))
+        hint += (
+            f"; fields such as {example[0]!r} are not column names: declare the column as {example[1]!r} "
+            f'and map it, "mapping": {{"{example[1]}": "{example[0]}"}}'
+        )
+    if not wanted & set(found):
+        raise ExtractionError(
+            script.id, f"the source has none of the declared columns; it has {shown}{hint}"
+        )
+    absent = {script.mapping.get(c, c) for c in script.absent}
+    missing = [f for f in staged.fields_missing if f not in absent]
+    if missing:
+        raise ExtractionError(
+            script.id,
+            "the source lacks declared column(s) " + ", ".join(repr(f) for f in missing)
+            + f"; it has {shown}. Map each to the source's field with \"mapping\", or list the "
+            "columns it does not have in \"absent\" on the script" + hint,
+        )
+
+
+def check_not_empty(script: SourceScript, staged: StagedSource, *, base_dir: Path) -> None:
+    """Raise ``ExtractionError`` if ``staged`` holds no rows and ``script`` does not allow that.
+
+    An export that came out empty (a 0-byte file, a header and no rows, a query or an API
+    returning nothing) would otherwise publish a smaller version with no word of it. The
+    message names the source and says how to allow an empty one.
+    """
+    if staged.rows or script.allow_empty:
+        return
+    source = script.source
+    if isinstance(source, FileSource):
+        what = f"file {source.path!r}"
+        local = Path(base_dir) / source.path
+        if "://" not in source.path and local.is_file():
+            size = local.stat().st_size
+            what += " is empty (0 bytes)" if size == 0 else f" ({size:,} bytes) has no records (a header only?)"
+        else:
+            what += " has no records"
+    elif isinstance(source, SqlSource):
+        what = "the query returned no rows"
+    elif isinstance(source, HttpSource):
+        what = f"{source.url} returned no records"
+    else:
+        what = "the command wrote no records"
+    raise ExtractionError(
+        script.id,
+        f"{what}: an empty source fails the run, so a missing export is not published as a smaller "
+        f'version. If this source may be empty, set "allow_empty": true on script {script.id!r} '
+        "in privetl:collectionProtocol",
+    )
+
+
 def extract_script(
     script: SourceScript,
     table: Table,
@@ -113,7 +203,7 @@ def extract_script(
 
         in_place = parquet_in_place(script, table, base_dir)
         if in_place is not None:
-            paths, rows, fields = in_place
+            paths, rows, fields, names = in_place
             if on_rows is not None and rows:
                 on_rows(rows)
             return StagedSource(
@@ -124,12 +214,15 @@ def extract_script(
                 rows=rows,
                 native_types=True,
                 in_place=InPlace(fields=fields, fingerprints=tuple(fingerprint(p) for p in paths)),
+                fields_found=tuple(names),
+                fields_missing=tuple(dict.fromkeys(script.mapping.get(c, c) for c, f in fields.items() if f is None)),
             )
+    seen: list[list[str]] = []
     with StagedWriter(Path(staging_dir), script.id, on_rows=on_rows) as writer:
         if isinstance(source, FileSource):
             from privetl.engine.extract.files import extract_file
 
-            native = extract_file(script, table, writer, base_dir)
+            native = extract_file(script, table, writer, base_dir, fields_seen=seen)
         elif isinstance(source, SqlSource):
             from privetl.engine.extract.sql import extract_sql
 
@@ -151,4 +244,8 @@ def extract_script(
         paths=list(writer.paths),
         rows=writer.rows,
         native_types=native,
+        fields_found=tuple(dict.fromkeys(f for names in seen for f in names)) if seen else None,
+        fields_missing=tuple(
+            dict.fromkeys(f for names in seen for f in source_fields(script, table).values() if f not in names)
+        ),
     )

@@ -4,10 +4,16 @@ Each format is read in bounded pieces — pyarrow's streaming CSV reader, JSON o
 for a JSON array, one element) at a time, Parquet by record batch — so a file larger than
 memory stages fine. Globs expand to the sorted list of matches, and ``_src_row`` runs on
 across the files of one script.
+
+CSV files are read with the source's ``CsvOptions``; a delimiter not given is sniffed
+(``csv.Sniffer``) from the file's first lines. The fields each file names (CSV header,
+Parquet schema) are reported back, so that ``privetl.engine.extract.check_columns`` fails a
+file that does not fit its declaration instead of staging empty values.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import fnmatch
 import io
@@ -31,7 +37,7 @@ from privetl.engine.extract.staging import (
     source_fields,
     text_schema,
 )
-from privetl.engine.metadata import FileSource, SourceScript, Table
+from privetl.engine.metadata import CsvOptions, FileSource, SourceScript, Table
 
 CSV_BLOCK_BYTES = 4 << 20
 """Bytes per CSV block read by pyarrow (a batch is one block)."""
@@ -125,10 +131,25 @@ def _segments_match(path: list[str], pattern: list[str]) -> bool:
     return bool(path) and fnmatch.fnmatchcase(path[0], pattern[0]) and _segments_match(path[1:], pattern[1:])
 
 
+SNIFF_DELIMITERS = ",;\t|"
+"""The delimiters sniffed when a CSV source gives none."""
+SNIFF_BYTES = 64 << 10
+"""Bytes of a CSV file's beginning (whole lines, at least the header) the delimiter is sniffed from."""
+
+
 def extract_file(
-    script: SourceScript, table: Table, writer: StagedWriter, base_dir: Path
+    script: SourceScript,
+    table: Table,
+    writer: StagedWriter,
+    base_dir: Path,
+    *,
+    fields_seen: list[list[str]] | None = None,
 ) -> bool:
-    """Stage every file of a file source; returns whether the staged values are native types."""
+    """Stage every file of a file source; returns whether the staged values are native types.
+
+    ``fields_seen`` gets, per file whose format names its fields (a CSV header, a Parquet
+    schema), the names it found, so the caller can tell a declared column the file lacks.
+    """
     source = script.source
     assert isinstance(source, FileSource)
     fields = source_fields(script, table)
@@ -136,17 +157,21 @@ def extract_file(
     for path in location.paths:
         try:
             if source.format == "csv":
-                _csv(location.filesystem, path, fields, writer)
+                found = _csv(script.id, location.filesystem, path, fields, writer, source.csv)
             elif source.format == "jsonl":
+                found = None
                 _jsonl(script.id, location.filesystem, path, fields, writer)
             elif source.format == "json":
+                found = None
                 _json_array(script.id, location.filesystem, path, fields, writer)
             else:
-                _parquet(location.filesystem, path, fields, writer)
+                found = _parquet(location.filesystem, path, fields, writer)
         except ExtractionError:
             raise
-        except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error) as exc:
+        except (OSError, pa.ArrowException, UnicodeDecodeError, LookupError, csv.Error) as exc:
             raise ExtractionError(script.id, f"cannot read {source.format} file {path}: {exc}") from exc
+        if found is not None and fields_seen is not None:
+            fields_seen.append(found)
     if source.format == "parquet":
         writer.finish(parquet_empty_schema(script, table, base_dir) if not writer.paths else pa.schema([]))
         return True
@@ -154,25 +179,61 @@ def extract_file(
     return False
 
 
-def _csv(filesystem: pafs.FileSystem, path: str, fields: Mapping[str, str], writer: StagedWriter) -> None:
-    """CSV with pyarrow's streaming reader; every column read as a string (no type inference)."""
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample (whole lines): ``csv.Sniffer`` among ``SNIFF_DELIMITERS``,
+    ',' when it cannot tell (a single column)."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=SNIFF_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _csv(
+    script_id: str,
+    filesystem: pafs.FileSystem,
+    path: str,
+    fields: Mapping[str, str],
+    writer: StagedWriter,
+    options: CsvOptions,
+) -> list[str] | None:
+    """CSV with pyarrow's streaming reader; every column read as a string (no type inference).
+
+    Returns the field names the file has (its header, or the declared ones without a header);
+    None for an empty file.
+    """
     head = b""
     with filesystem.open_input_stream(path) as stream:
-        while b"\n" not in head and len(head) < MAX_HEADER_BYTES:
+        while (b"\n" not in head or len(head) < SNIFF_BYTES) and len(head) < MAX_HEADER_BYTES:
             chunk = stream.read(1 << 16)
             if not chunk:
                 break
             head += chunk
-    header_line = io.StringIO(head.decode("utf-8-sig", errors="replace")).readline()
-    header = next(csv.reader([header_line]), [])
+    encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
+    text = head.decode(encoding, errors="replace")
+    if not text.strip():
+        return None
+    lines = io.StringIO(text, newline="").readlines()
+    if len(lines) > 1 and not lines[-1].endswith(("\n", "\r")):
+        lines = lines[:-1]  # cut off mid-line
+    delimiter = options.delimiter or sniff_delimiter("".join(lines[:100]))
+    if options.header:
+        header = next(csv.reader(lines[:1], delimiter=delimiter, quotechar=options.quote), [])
+        column_names = None
+    else:
+        header = list(dict.fromkeys(fields.values()))
+        column_names = header
     wanted = [f for f in dict.fromkeys(fields.values()) if f in header]
     if not header:
-        return
+        return None
     with filesystem.open_input_stream(path) as stream:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            read_options=pacsv.ReadOptions(
+                block_size=CSV_BLOCK_BYTES, encoding=options.encoding, column_names=column_names
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char=options.quote, newlines_in_values=True
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 include_columns=wanted,
@@ -180,6 +241,7 @@ def _csv(filesystem: pafs.FileSystem, path: str, fields: Mapping[str, str], writ
         )
         for batch in reader:
             writer.write_arrays(_select(batch, fields))
+    return header
 
 
 def _select(batch: pa.RecordBatch, fields: Mapping[str, str]) -> dict[str, pa.Array]:
@@ -325,8 +387,8 @@ IN_PLACE_RESERVED = frozenset({"file_row_number", "filename", "_src_row", "_src_
 
 def parquet_in_place(
     script: SourceScript, table: Table, base_dir: Path
-) -> tuple[list[Path], int, dict[str, str | None]] | None:
-    """(files, rows, column -> field) when a Parquet source can be read where it lies.
+) -> tuple[list[Path], int, dict[str, str | None], list[str]] | None:
+    """(files, rows, column -> field, the files' field names) when a Parquet source can be read where it lies.
 
     It can when its files are local and share one schema (a glob whose files differ in
     types is copied, one staged file per schema, and unioned by the cleaning stage) and no
@@ -355,19 +417,20 @@ def parquet_in_place(
     if IN_PLACE_RESERVED & set(schema.names) or len(set(schema.names)) != len(schema.names):
         return None
     present = {column: (field if field in schema.names else None) for column, field in fields.items()}
-    return [Path(p) for p in location.paths], rows, present
+    return [Path(p) for p in location.paths], rows, present, list(schema.names)
 
 
-def _parquet(filesystem: pafs.FileSystem, path: str, fields: Mapping[str, str], writer: StagedWriter) -> None:
-    """Parquet by record batch, keeping the file's native Arrow types."""
+def _parquet(filesystem: pafs.FileSystem, path: str, fields: Mapping[str, str], writer: StagedWriter) -> list[str]:
+    """Parquet by record batch, keeping the file's native Arrow types; returns its field names."""
     with filesystem.open_input_file(path) as handle:
         parquet = pq.ParquetFile(handle)
-        names = parquet.schema_arrow.names
+        names = list(parquet.schema_arrow.names)
         wanted = [f for f in dict.fromkeys(fields.values()) if f in names]
         if parquet.metadata.num_rows == 0:
-            return
+            return names
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
             writer.write_arrays(_select(batch, fields))
+    return names
 
 
 def parquet_empty_schema(script: SourceScript, table: Table, base_dir: Path) -> pa.Schema:

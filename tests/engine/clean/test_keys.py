@@ -181,3 +181,60 @@ def test_a_foreign_key_equal_to_a_regenerated_key_is_dangling(duckdb_backend, tm
     ]
     assert rows(duckdb_backend, result.tables["orders"]) == [{"oid": 12, "cid": 3}]
     assert RuleCount("orders", "foreign_key", "cid", 1) in result.counts
+
+
+@pytest.mark.spark
+def test_regenerate_on_spark(spark_backend, tmp_path: Path) -> None:
+    # Spark stores the stage's int64 priority as int32: the renamed records must still union
+    result = clean_tables(spark_backend, _people("regenerate"), _two_sources(tmp_path))
+    assert [r["id"] for r in rows(spark_backend, result.tables["p"], order_by=["id"])] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_a_key_value_that_failed_its_cast_removes_its_record(engine: str, request, tmp_path: Path) -> None:
+    # cid "garbage" would be cast to null and escape the foreign key; oid "x" would be filled
+    # with 0 by the key's empty rule. Both records go, each quarantined once by its key rule.
+    backend = request.getfixturevalue(f"{engine}_backend")
+    orders = dict(ORDERS, columns=[
+        {"name": "oid", "type": "integer", "empty": {"strategy": "fill", "value": 0}},
+        {"name": "cid", "type": "integer"},
+    ])
+    mod = module([orders, CUSTOMERS])
+    staged = [
+        stage(tmp_path, f"o_{engine}", "orders", {"oid": ["10", "11", "x", "13"], "cid": ["1", "garbage", "1", None]}),
+        stage(tmp_path, f"c_{engine}", "customers", {"id": ["1"], "age": ["20"]}),
+    ]
+    result = clean_tables(backend, mod, staged)
+    assert rows(backend, result.tables["orders"], order_by=["oid"]) == [{"oid": 10, "cid": 1}, {"oid": 13, "cid": None}]
+    q = rows(backend, result.quarantine.filter(result.quarantine.table == "orders"), order_by=["rule", "column"])
+    assert [(r["record_key"], r["column"], r["rule"], r["value"], r["message"]) for r in q] == [
+        ("11", "cid", "cast", "garbage", "not a valid integer: record dropped by rule foreign_key"),
+        (f"o_{engine}:2", "oid", "cast", "x", "not a valid integer: record dropped by rule primary_key_empty"),
+        ("11", "cid", "foreign_key", "garbage",
+         "cid garbage is not a valid integer (failed cast), so the foreign key cid -> customers.id cannot be checked: record dropped"),
+        (f"o_{engine}:2", "oid", "primary_key_empty", "x",
+         "oid x is not a valid integer (failed cast), so the primary key oid would be empty: record dropped"),
+    ]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_an_empty_foreign_key_is_kept_unless_the_key_disallows_it(engine: str, request, tmp_path: Path) -> None:
+    backend = request.getfixturevalue(f"{engine}_backend")
+    strict = dict(ORDERS, foreign_keys=[dict(ORDERS["foreign_keys"][0], allow_empty=False)])
+    staged = [
+        stage(tmp_path, f"o_{engine}", "orders", {"oid": ["10", "11", "12"], "cid": ["1", None, " "]}),
+        stage(tmp_path, f"c_{engine}", "customers", {"id": ["1"], "age": ["20"]}),
+    ]
+    kept = clean_tables(backend, module([ORDERS, CUSTOMERS]), staged)
+    assert rows(backend, kept.tables["orders"], order_by=["oid"]) == [
+        {"oid": 10, "cid": 1}, {"oid": 11, "cid": None}, {"oid": 12, "cid": None},
+    ]
+    result = clean_tables(backend, module([strict, CUSTOMERS]), staged)
+    assert rows(backend, result.tables["orders"]) == [{"oid": 10, "cid": 1}]
+    q = rows(backend, result.quarantine, order_by=["record_key"])
+    assert [(r["record_key"], r["column"], r["rule"], r["value"], r["message"]) for r in q] == [
+        (key, "cid", "foreign_key_empty", None,
+         "foreign key is empty (no customers.id), and it does not allow empty values: record dropped")
+        for key in ("11", "12")
+    ]
+    assert RuleCount("orders", "foreign_key_empty", "cid", 2) in result.counts

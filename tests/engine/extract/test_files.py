@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from privetl.engine.errors import ExtractionError
-from privetl.engine.extract import extract_script
+from privetl.engine.extract import check_columns, extract_script
 from privetl.engine.extract import files as files_module
 from privetl.engine.extract.files import _glob_match, local_pattern, split_s3
+from privetl.engine.metadata import Column, ColumnType, SourceScript, Table
 
 from .helpers import PEOPLE, script, staged_rows, write
 
@@ -253,3 +254,83 @@ def test_csv_with_a_long_header_and_empty_file(tmp_path: Path) -> None:
     write(tmp_path / "empty.csv", "")
     staged = run(tmp_path, {"kind": "file", "path": "empty.csv", "format": "csv"})
     assert (staged.rows, pq.read_schema(staged.paths[0]).names) == (0, ["id", "name", "score", "_src_row"])
+
+
+# --- a file that does not fit its declaration is an error, never silent emptiness ----------
+
+ADULT = Table(
+    name="adult",
+    columns=[
+        Column(name="age", type=ColumnType.INTEGER),
+        Column(name="marital_status", type=ColumnType.STRING),
+        Column(name="native_country", type=ColumnType.STRING),
+    ],
+)
+ADULT_CSV = (
+    "age;workclass;marital-status;native-country\r\n"
+    "39;State-gov;Never-married;United-States\r\n"
+    '50;"Self;emp";Married-civ-spouse;Cuba\r\n'
+)
+ADULT_MAPPING = {"marital_status": "marital-status", "native_country": "native-country"}
+
+
+def _adult(tmp_path: Path, csv: dict | None = None, **script_fields) -> tuple[SourceScript, object]:
+    (tmp_path / "adult.csv").write_bytes(ADULT_CSV.encode())
+    source = {"kind": "file", "path": "adult.csv", "format": "csv", **({"csv": csv} if csv else {})}
+    adult = SourceScript.model_validate(
+        {"id": "adult", "table": "adult", "mapping": ADULT_MAPPING, "source": source, **script_fields}
+    )
+    return adult, extract_script(adult, ADULT, base_dir=tmp_path, staging_dir=tmp_path / "stage")
+
+
+@pytest.mark.parametrize("csv", [None, {"delimiter": ";"}], ids=["sniffed", "given"])
+def test_a_semicolon_separated_crlf_csv_is_read_by_its_delimiter(tmp_path: Path, csv: dict | None) -> None:
+    adult, staged = _adult(tmp_path, csv)
+    assert staged_rows(staged) == [
+        {"age": "39", "marital_status": "Never-married", "native_country": "United-States", "_src_row": 0},
+        {"age": "50", "marital_status": "Married-civ-spouse", "native_country": "Cuba", "_src_row": 1},
+    ]
+    assert staged.fields_found == ("age", "workclass", "marital-status", "native-country")
+    assert staged.fields_missing == ()
+    check_columns(adult, ADULT, staged)
+
+
+def test_a_header_matching_no_declared_column_fails_naming_what_it_found(tmp_path: Path) -> None:
+    adult, staged = _adult(tmp_path, {"delimiter": ","})  # the old reader's mistake, forced
+    assert staged.fields_found == ("age;workclass;marital-status;native-country",)
+    with pytest.raises(ExtractionError, match=r"'adult' failed: the source has none of the declared columns; "
+                       r"it has 'age;workclass;marital-status;native-country'; the delimiter was ','"):
+        check_columns(adult, ADULT, staged)
+
+
+def test_a_declared_column_the_file_lacks_fails_unless_declared_absent(tmp_path: Path) -> None:
+    adult, staged = _adult(tmp_path, mapping={"marital_status": "marital-status"})
+    assert staged.fields_missing == ("native_country",)
+    with pytest.raises(ExtractionError, match=r"lacks declared column\(s\) 'native_country'; it has 'age', 'workclass', "
+                       r"'marital-status', 'native-country'\. Map each .*\"absent\".*fields such as 'native-country' "
+                       r"are not column names: declare the column as 'native_country' and map it, "
+                       r"\"mapping\": \{\"native_country\": \"native-country\"\}"):
+        check_columns(adult, ADULT, staged)
+    adult, staged = _adult(tmp_path, mapping={"marital_status": "marital-status"}, absent=["native_country"])
+    check_columns(adult, ADULT, staged)
+    assert {r["native_country"] for r in staged_rows(staged)} == {None}
+
+
+def test_csv_encoding_quote_and_no_header(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_bytes("1|'Zoë|Ann'|2.5\n2|Bé|\n".encode("latin-1"))
+    source = {"kind": "file", "path": "p.csv", "format": "csv",
+              "csv": {"delimiter": "|", "quote": "'", "encoding": "latin-1", "header": False}}
+    staged = run(tmp_path, source)
+    assert staged_rows(staged) == [
+        {"id": "1", "name": "Zoë|Ann", "score": "2.5", "_src_row": 0},
+        {"id": "2", "name": "Bé", "score": "", "_src_row": 1},
+    ]
+    check_columns(script(source), PEOPLE, staged)
+
+
+def test_parquet_sources_name_their_fields_too(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": [1], "nom": ["Ann"], "score": [1.0]}), tmp_path / "p.parquet")
+    staged = run(tmp_path, {"kind": "file", "path": "p.parquet", "format": "parquet"})
+    assert (staged.fields_found, staged.fields_missing) == (("id", "nom", "score"), ("name",))
+    with pytest.raises(ExtractionError, match="lacks declared column\\(s\\) 'name'"):
+        check_columns(script({"kind": "file", "path": "p.parquet", "format": "parquet"}), PEOPLE, staged)

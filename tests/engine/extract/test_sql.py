@@ -149,3 +149,17 @@ def test_connection_helpers() -> None:
     assert describe_connection("postgresql://u:p@h:5433/db?sslmode=require") == "postgresql://h:5433/db"
     assert sqlite_path("sqlite:///rel/x.db", Path("/m")) == Path("/m/rel/x.db")
     assert sqlite_path("sqlite:////abs/x.db", Path("/m")) == Path("/abs/x.db")
+
+
+def test_a_query_returning_no_rows_is_an_empty_source(tmp_path: Path) -> None:
+    from privetl.engine.extract import check_not_empty
+
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        conn.execute("CREATE TABLE people (id INTEGER, name TEXT)")
+    query = "SELECT id, name FROM people"
+    staged = run(tmp_path, "sqlite:///db.sqlite", query)
+    assert staged.rows == 0
+    source = script({"kind": "sql", "connection": "sqlite:///db.sqlite", "query": query})
+    with pytest.raises(ExtractionError, match=r"'src' failed: the query returned no rows.*\"allow_empty\": true on script 'src'"):
+        check_not_empty(source, staged, base_dir=tmp_path)
+    check_not_empty(source.model_copy(update={"allow_empty": True}), staged, base_dir=tmp_path)
