@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "privetl.platform",
     "privetl.audit",
     "privetl.users",
+    "privetl.datamodules",
 ]
 
 MIDDLEWARE = [

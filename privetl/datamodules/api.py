@@ -1,0 +1,1 @@
+"""ExtDatamodule Manager: api (being built, see issue 11)."""

@@ -1,0 +1,1 @@
+"""ExtDatamodule Manager: grpc (being built, see issue 11)."""

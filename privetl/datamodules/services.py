@@ -1,0 +1,1 @@
+"""ExtDatamodule Manager: services (being built, see issue 11)."""

@@ -1,0 +1,2 @@
+"""ExtDatamodule Manager: urls (being built, see issue 11)."""
+urlpatterns: list[object] = []
