@@ -33,6 +33,7 @@ PLATFORM_COMMANDS: dict[str, str] = {
     "migrate": "Create or update the database schema (as DATABASE_OWNER_URL's role when set, then grant the runtime role).",
     "createadmin": "Create a user with the ADMIN role, or grant ADMIN to a user.",
     "token": "Print a bearer token for a user (the last word of the output).",
+    "task": "ETL task tools: 'task export ID [--out FILE]' writes a released task's data module document for 'privetl run'.",
     "audit": "Audit log tools: 'audit verify' checks the hash chain and its signed checkpoints (exit 1 if broken); 'audit checkpoint' signs one.",
 }
 """The platform's own commands, each a Django management command of the same name, with its

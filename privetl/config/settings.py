@@ -120,6 +120,8 @@ INSTALLED_APPS = [
     "privetl.audit",
     "privetl.users",
     "privetl.datamodules",
+    "privetl.scripts",
+    "privetl.tasks",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +253,8 @@ SPECTACULAR_SETTINGS = {
 GRPC_SERVICERS = [
     "privetl.users.grpc.register",
     "privetl.audit.grpc.register",
+    "privetl.scripts.grpc.register",
+    "privetl.tasks.grpc.register",
 ]
 
 LOGGING = {
