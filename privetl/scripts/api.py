@@ -186,7 +186,7 @@ BODY_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
 
 
 class ScriptOut(serializers.Serializer):
-    """A script: exactly one of the five bodies is set, the others are null."""
+    """A script: exactly one of the five bodies is present, the one of its kind."""
 
     id = serializers.CharField(help_text="The script's id.")
     task_id = serializers.CharField(help_text="The task it belongs to.")
@@ -197,13 +197,13 @@ class ScriptOut(serializers.Serializer):
     created_at = serializers.DateTimeField(help_text="When it was created.")
     updated_at = serializers.DateTimeField(help_text="When it last changed.")
     released_at = serializers.DateTimeField(allow_null=True, help_text="When it was released.")
-    extractor = ExtractorSerializer(allow_null=True, help_text="Set for an extractor.")
-    field_rule = FieldRuleSerializer(allow_null=True, help_text="Set for a field rule.")
+    extractor = ExtractorSerializer(required=False, help_text="Set for an extractor.")
+    field_rule = FieldRuleSerializer(required=False, help_text="Set for a field rule.")
     anonymization_rule = AnonymizationRuleSerializer(
-        allow_null=True, help_text="Set for an anonymization rule."
+        required=False, help_text="Set for an anonymization rule."
     )
-    transformer = TransformerSerializer(allow_null=True, help_text="Set for a transformer.")
-    uploader = UploaderSerializer(allow_null=True, help_text="Set for an uploader.")
+    transformer = TransformerSerializer(required=False, help_text="Set for a transformer.")
+    uploader = UploaderSerializer(required=False, help_text="Set for an uploader.")
 
 
 def script_data(view: selectors.ScriptView) -> dict[str, Any]:
@@ -222,8 +222,7 @@ def script_data(view: selectors.ScriptView) -> dict[str, Any]:
         "updated_at": view.updated_at,
         "released_at": view.released_at,
     }
-    for kind in KINDS:
-        data[kind] = dict(view.body) if kind == view.kind else None
+    data[view.kind] = dict(view.body)
     return data
 
 
