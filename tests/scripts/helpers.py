@@ -194,7 +194,7 @@ SAMPLE_ANONYMIZATION: list[tuple[str, dict[str, Any], list[str]]] = [
 ]
 SAMPLE_UPLOADER = {
     "destination_json": json.dumps({"kind": "directory", "path": "../../var/customers-published"}),
-    "rewrite_protocol": False,
+    "rewrite_protocol": True,
 }
 
 
