@@ -121,6 +121,14 @@ def _check_connection(
             "uploader reads or writes yet; use a SQL, API or FILE connection",
             field=field,
         )
+    if connection.type == "S3":
+        raise FailedPrecondition(
+            f"{field}: connection {connection_id!r} is of type S3; the engine takes no location "
+            "from the environment in file paths yet, so an S3 connection's secret cannot be kept "
+            "out of the document: name the s3:// path in the script (credentials come from the "
+            "run's AWS environment)",
+            field=field,
+        )
     if kind == ScriptKind.EXTRACTOR:
         allowed = EXTRACTOR_CONNECTIONS[str(body["kind"])]
         if connection.type not in allowed:
