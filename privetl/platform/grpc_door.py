@@ -56,8 +56,8 @@ Response = TypeVar("Response")
 def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
     """Invocation metadata as a dict (first value wins; binary headers are ignored)."""
     found: dict[str, str] = {}
-    for item in context.invocation_metadata() or ():
-        key, value = item.key.lower(), item.value
+    for name, value in context.invocation_metadata() or ():
+        key = name.lower()
         if isinstance(value, str) and key not in found:
             found[key] = value
     return found
@@ -133,8 +133,10 @@ def grpc_door(
                 except Exception as exc:
                     # The method called context.abort itself (it raises a bare Exception after
                     # setting the code): the status is already decided, let it through.
-                    if context.code() not in (None, grpc.StatusCode.OK):
-                        code = context.code().name
+                    # ServicerContext.code() exists since grpcio 1.38; typeshed's stub lacks it.
+                    decided = context.code()  # type: ignore[attr-defined]
+                    if decided not in (None, grpc.StatusCode.OK):
+                        code = decided.name
                         raise
                     code = "INTERNAL"
                     logger.error(

@@ -272,18 +272,43 @@ def _page_of_views(page: Page[AccessRequest]) -> Page[AccessRequestView]:
 # --- users ----------------------------------------------------------------------------
 
 
-def _may_see_user(actor: Actor, user_id: str) -> bool:
-    """Self, an admin, or an owner of a module the user asked for access to.
+@dataclass(frozen=True)
+class _UserScope:
+    """What of a user ``actor`` may see: everything, or only requests on ``modules``.
 
-    The owner rule exists because deciding a request needs to know who is asking
-    (use case "Approve External Datamodule Access", step 3: GetUser).
+    Self and admins see the whole user. An owner of a module sees a user who asked for
+    access to it — deciding needs to know who is asking (use case "Approve External
+    Datamodule Access", step 3: GetUser) — but only the requests on modules they own, and
+    not the user's roles: what someone asked of other owners is not theirs to know.
     """
+
+    whole: bool
+    modules: frozenset[str] = frozenset()
+
+    def requests(self, requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+        """``requests`` narrowed to what this scope shows."""
+        return requests if self.whole else requests.filter(ext_datamodule_id__in=self.modules)
+
+
+def _user_scope(actor: Actor, user_id: str) -> _UserScope | None:
+    """The part of user ``user_id`` that ``actor`` may see; None when nothing."""
     if actor.user_id == user_id or actor.is_admin:
-        return True
+        return _UserScope(whole=True)
     owned = user_owned_module_ids(actor.user_id)
+    asked = set(
+        AccessRequest.objects.filter(user_id=user_id, ext_datamodule_id__in=owned)
+        .values_list("ext_datamodule_id", flat=True)
+        .distinct()
+    ) if owned else set()
+    return _UserScope(whole=False, modules=frozenset(asked)) if asked else None
+
+
+def may_see_access_request(actor: Actor, request: AccessRequest) -> bool:
+    """The requester, an admin, or an owner of the request's module: others may not know of it."""
     return (
-        bool(owned)
-        and AccessRequest.objects.filter(user_id=user_id, ext_datamodule_id__in=owned).exists()
+        actor.user_id == request.user_id
+        or actor.is_admin
+        or user_is_module_owner(actor.user_id, request.ext_datamodule_id)
     )
 
 
@@ -295,20 +320,27 @@ def user_get_for_actor(*, actor: Actor, user_id: str) -> UserView:
 
     A caller who may not see the user gets NOT_FOUND only if the user does not exist, and
     PERMISSION_DENIED otherwise — the id space is not secret (ids are chosen by callers).
+    An owner sees only the requests on modules they own, and no roles (``_UserScope``).
     Three flat queries for oneself or an admin (user, roles, requests), whatever the data.
     """
     try:
         user = User.objects.get(pk=user_id)
     except User.DoesNotExist:
         raise NotFound(f"user {user_id!r} does not exist", field="id") from None
-    if not _may_see_user(actor, user_id):
+    scope = _user_scope(actor, user_id)
+    if scope is None:
         raise PermissionDenied(_MAY_NOT_SEE_USER)
     now = _now()
-    roles = UserRole.objects.filter(user_id=user.id).order_by().values_list("role", flat=True)
+    roles = (
+        UserRole.objects.filter(user_id=user.id).order_by().values_list("role", flat=True)
+        if scope.whole
+        else []
+    )
     summary = user_summary(actor=actor, user=user, roles=roles)
     grants: list[AccessRequestView] = []
     others: list[AccessRequestView] = []
-    for request in AccessRequest.objects.filter(user=user).order_by("created_at", "id"):
+    requests = scope.requests(AccessRequest.objects.filter(user=user))
+    for request in requests.order_by("created_at", "id"):
         view = access_request_view(request, now)
         (grants if view.state == AccessState.APPROVED else others).append(view)
     return UserView(**vars(summary), grants=grants, other_requests=others)
@@ -499,9 +531,10 @@ def access_requests_for_user(
         )
     if not User.objects.filter(pk=user_id).exists():
         raise NotFound(f"user {user_id!r} does not exist", field="user_id")
-    if not _may_see_user(actor, user_id):
+    scope = _user_scope(actor, user_id)
+    if scope is None:
         raise PermissionDenied(_MAY_NOT_SEE_USER)
-    requests = AccessRequest.objects.filter(user_id=user_id)
+    requests = scope.requests(AccessRequest.objects.filter(user_id=user_id))
     if wanted:
         now = _now()
         matching = Q(pk__in=[])

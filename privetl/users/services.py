@@ -55,6 +55,7 @@ from privetl.users.selectors import (
     access_request_effective_state,
     access_request_view,
     access_requests_matching,
+    may_see_access_request,
     module_has_owner,
     principal_for,
     user_is_module_owner,
@@ -619,6 +620,16 @@ def access_request_remove(
                 f"user {user_id!r} has no pending request or current grant of exactly these types on {ext_datamodule_id!r}",
                 field="access",
             )
+    hidden = [r for r in targets if not may_see_access_request(actor, r)]
+    if hidden:
+        # Answer as for an absent request: nobody learns of requests they may not see.
+        raise NotFound(
+            f"access request {access_request_id!r} does not exist"
+            if access_request_id
+            else f"user {user_id!r} has no pending request or current grant of exactly these "
+            f"types on {ext_datamodule_id!r}",
+            field="access.id" if access_request_id else "access",
+        )
     for request in targets:
         effective = access_request_effective_state(request, now)
         is_holder = actor.user_id == request.user_id

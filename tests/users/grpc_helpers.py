@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import grpc
 
@@ -22,9 +23,11 @@ def running_server() -> Iterator[int]:
         server.stop(grace=None).wait(5)
 
 
-class _Metadatum:
-    def __init__(self, key: str, value: str) -> None:
-        self.key, self.value = key, value
+class _Metadatum(NamedTuple):
+    """One metadata entry, shaped as grpc's own: a (key, value) named tuple."""
+
+    key: str
+    value: str
 
 
 class InThreadContext:
