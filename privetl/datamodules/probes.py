@@ -42,6 +42,10 @@ class ProbeOutcome:
     duration_ms: int
 
 
+class ShapeError(ValueError):
+    """A connection string of the wrong shape; the message never quotes the string."""
+
+
 class UnsupportedType(Exception):
     """The connection's type has no probe (GRPC)."""
 
@@ -81,9 +85,7 @@ def sqlite_file(connection_string: str) -> Path:
     rest = connection_string[len("sqlite://") :]
     path = Path(unquote(rest[1:].split("?", 1)[0]))
     if not path.is_absolute():
-        raise ValueError(
-            "a SQLite connection of a connection object needs an absolute path: sqlite:////abs/path.db"
-        )
+        raise ShapeError("a SQLite connection needs an absolute path: sqlite:////absolute/path.db")
     return path
 
 
@@ -111,7 +113,7 @@ def s3_location(connection_string: str) -> tuple[dict[str, object], str, str]:
     parts = urlsplit(connection_string)
     bucket = parts.hostname or ""
     if not bucket:
-        raise ValueError(
+        raise ShapeError(
             "an S3 connection is s3://[ACCESS_KEY:SECRET_KEY@]bucket[/prefix][?region=...]"
         )
     options: dict[str, object] = {}

@@ -135,9 +135,8 @@ def validate_connection_string(
 
 
 def _reason(exc: ValueError) -> str:
-    """A parser's complaint, kept only when it cannot quote the value back."""
-    text = str(exc)
-    return text if "://" not in text and len(text) < 200 else "it does not parse as a URL"
+    """Our own shape rules say what is wrong; a URL parser's complaint may quote the value."""
+    return str(exc) if isinstance(exc, probes.ShapeError) else "it does not parse as a URL"
 
 
 def validate_contract(value: str, *, field: str = "connection.contract") -> str:
