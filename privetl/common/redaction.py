@@ -106,7 +106,8 @@ _USER_IS_CREDENTIAL = frozenset(
 """Schemes whose whole user-info is a credential (``https://TOKEN@host``, ``s3://KEY:SECRET@bucket``)."""
 
 
-def _query_value_is_secret(name: str) -> bool:
+def query_value_is_secret(name: str) -> bool:
+    """Does a URL query parameter of this name carry a credential (``password``, ``X-Amz-Signature``)?"""
     return is_secret_key(name) or name.lower() in _QUERY_SECRET_NAMES
 
 
@@ -139,7 +140,7 @@ def redact_connection_string(value: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode(
-            [(k, REDACTED if _query_value_is_secret(k) and v else v) for k, v in pairs], safe="*/:"
+            [(k, REDACTED if query_value_is_secret(k) and v else v) for k, v in pairs], safe="*/:"
         )
     fragment = redact_text(parts.fragment) if parts.fragment else ""
     # Spelled out rather than ``urlunsplit``, which turns ``sqlite:////abs/path`` into ``sqlite://abs/path``.

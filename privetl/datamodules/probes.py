@@ -25,7 +25,12 @@ import psycopg
 import pyarrow.fs as pafs
 import requests
 
-from privetl.common.redaction import REDACTED, redact_connection_string, redact_text
+from privetl.common.redaction import (
+    REDACTED,
+    query_value_is_secret,
+    redact_connection_string,
+    redact_text,
+)
 
 SQL_SCHEMES = ("postgresql://", "postgres://", "sqlite:///")
 S3_SCHEME = "s3://"
@@ -52,7 +57,7 @@ class UnsupportedType(Exception):
 
 def _credentials_in(secret: str) -> list[str]:
     """Every credential-looking part of a connection string, plain and percent-decoded."""
-    found: list[str] = [secret]
+    found: list[str] = []
     if "://" in secret:
         try:
             parts = urlsplit(secret)
@@ -60,8 +65,8 @@ def _credentials_in(secret: str) -> list[str]:
             for piece in (userinfo, *userinfo.split(":", 1)):
                 if piece:
                     found += [piece, unquote(piece)]
-            for _, value in parse_qsl(parts.query, keep_blank_values=False):
-                if len(value) >= 4:
+            for name, value in parse_qsl(parts.query, keep_blank_values=False):
+                if query_value_is_secret(name):
                     found.append(value)
         except ValueError:
             pass
