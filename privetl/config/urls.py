@@ -21,6 +21,7 @@ PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
     path("api/v1/", include("privetl.users.urls")),
+    path("api/v1/", include("privetl.datamodules.urls")),
     path("api/v1/", include("privetl.audit.urls")),
     path("api/v1/", include("privetl.scripts.urls")),
     path("api/v1/", include("privetl.tasks.urls")),

@@ -12,3 +12,10 @@ class DatamodulesConfig(AppConfig):
     label = "datamodules"
     verbose_name = "ExtDatamodule Manager"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Tell the User Manager which ids are modules, so AddAccess refuses the others."""
+        from privetl.datamodules.selectors import module_catalog_answer
+        from privetl.users.selectors import module_catalog_register
+
+        module_catalog_register(module_catalog_answer)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from privetl.common.context import Actor
 from privetl.common.errors import NotFound
 from privetl.common.paging import Page, keyset_page, scope_of
+from privetl.datamodules import crypto
 from privetl.datamodules.models import Connection
 from privetl.users.models import AccessRequest, AccessState
 from privetl.users.selectors import grants_current_q
@@ -145,8 +146,21 @@ def _connection(connection_id: str) -> Connection:
 
 
 def connection_exists(connection_id: str) -> bool:
-    """True when a connection has this id (AddAccess refuses ids that are no module)."""
+    """True when a connection has this id."""
     return Connection.objects.filter(pk=connection_id).exists()
+
+
+def module_catalog_answer(ext_datamodule_id: str) -> bool | None:
+    """The User Manager's question "is this id an external data module?" (its module catalog).
+
+    True for a connection. False for any other id once the platform has connections at
+    all; None (no opinion) while it has none, so the modules access requests named before
+    connections existed keep working. The User Manager also accepts an id that access
+    records already name. One query (two for an unknown id).
+    """
+    if Connection.objects.filter(pk=ext_datamodule_id).exists():
+        return True
+    return False if Connection.objects.exists() else None
 
 
 def connection_get_for_actor(*, actor: Actor, connection_id: str) -> ConnectionView:
@@ -180,6 +194,23 @@ def connection_list_for_actor(
     return Page(
         items=_views(actor=actor, connections=page.items), next_page_token=page.next_page_token
     )
+
+
+def connection_secret_for_run(connection_id: str) -> str:
+    """The decrypted connection string. Only the worker that runs a task calls this.
+
+    No door, no list and no error message ever holds what this returns; the run hands it
+    straight to the extractor or uploader that opens the connection. Raises ``NotFound``
+    for an unknown id and ``crypto.UndecryptableSecret`` when no configured key opens it.
+    """
+    token = (
+        Connection.objects.filter(pk=connection_id)
+        .values_list("connection_string_ciphertext", flat=True)
+        .first()
+    )
+    if token is None:
+        raise NotFound(f"connection {connection_id!r} does not exist", field="connection_id")
+    return crypto.decrypted(token)
 
 
 def connection_contract(*, connection_id: str) -> dict[str, Any] | None:
