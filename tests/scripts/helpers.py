@@ -41,8 +41,9 @@ def user(user_id: str, *roles: str) -> Actor:
     return actor_for(user_id, *roles)
 
 
-def grant(user_id: str, connection_id: str, *types: str) -> str:
-    """Grant ``types`` on a connection (the admin decides: nobody owns it). The request id."""
+def grant(user_id: str, connection_id: str, *types: str, decider: str = "root") -> str:
+    """Grant ``types`` on a connection, decided by ``decider`` (the admin while nobody owns
+    it, else an owner). The request id."""
     filed = users.access_request_file(
         actor=actor_for(user_id),
         user_id=user_id,
@@ -50,7 +51,10 @@ def grant(user_id: str, connection_id: str, *types: str) -> str:
         access_types=list(types),
     )
     users.access_request_decide(
-        actor=ADMIN, access_request_id=filed.id, owner_user_id="root", approve=True
+        actor=ADMIN if decider == "root" else actor_for(decider),
+        access_request_id=filed.id,
+        owner_user_id=decider,
+        approve=True,
     )
     return filed.id
 

@@ -113,3 +113,51 @@ def test_a_released_task_is_immutable_and_keeps_its_document(editor, task) -> No
     with pytest.raises(FailedPrecondition):
         services.task_release(actor=editor, task_id=task)
     assert Task.objects.get(pk=task).module_document == stored
+
+
+def test_a_connections_secret_enters_the_document_only_as_its_variable(editor, task) -> None:
+    from privetl.audit.models import AuditLog
+    from privetl.datamodules.services import connection_create
+    from tests.scripts.helpers import grant, user
+
+    planted = "planted-secret-4711"
+    owner = user("olga", "CREATE_EXT_DATAMODULE")
+    connection_create(
+        actor=owner,
+        id="shop-api",
+        name="Shop API",
+        type="API",
+        connection_string=f"https://svc:{planted}@api.example.test/v1",
+    )
+    grant("eddie", "shop-api", "READ", decider="olga")
+    made = create_sample_scripts(editor, task)
+    scripts.script_create(
+        actor=editor,
+        id="orders_api",
+        task_id=task,
+        kind="extractor",
+        body={
+            "table": "orders",
+            "kind": "Http",
+            "connection_id": "shop-api",
+            "config_json": json.dumps({"url": "/orders?page=1", "records_path": "items"}),
+        },
+    )
+    scripts.script_release(actor=editor, script_id="orders_api")
+    made["extraction_script_ids"].append("orders_api")
+    configure(editor, task, made)
+    services.task_release(actor=editor, task_id=task)
+    module = task_module_for_actor(actor=editor, task_id=task)
+    entry = json.loads(module.document)["privetl:collectionProtocol"][-1]
+    assert entry["source"]["url"] == "${PRIVETL_CONNECTION_SHOP_API}/orders?page=1"
+    assert planted not in module.document and planted not in json.dumps(module.connections)
+    assert module.connections == [
+        {
+            "connection_id": "shop-api",
+            "type": "API",
+            "variable": "PRIVETL_CONNECTION_SHOP_API",
+            "folder": "",
+        }
+    ]
+    for row in AuditLog.objects.values_list("before_json", "after_json", "detail"):
+        assert not any(planted in (text or "") for text in row)

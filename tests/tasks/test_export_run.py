@@ -15,6 +15,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from privetl.audit.models import AuditLog
+from privetl.datamodules.selectors import connection_secret_for_run
+from privetl.datamodules.services import connection_create
 from privetl.demo.engine_job import copy_sample_module
 from privetl.engine.publish import read_table
 from privetl.platform.auth import token_issue
@@ -64,14 +67,27 @@ def sources(tmp_path: Path) -> Path:
 
 
 def test_the_exported_document_runs_the_same_pipeline(db, tmp_path: Path, sources: Path) -> None:
+    published = tmp_path / "published"
+    published.mkdir()
     database = f"sqlite:///{sources / 'customers_legacy.sqlite'}"
-    connection("customers", "FILE", CONTRACT)
-    connection("shop_files", "FILE")
-    connection("legacy_db", "SQL")
+    owner = user("olga", "CREATE_EXT_DATAMODULE")
+    for connection_id, type_, string, contract in (
+        ("customers", "FILE", str(published), json.dumps(CONTRACT)),
+        ("shop_files", "FILE", f"file://{sources}", ""),
+        ("legacy_db", "SQL", database, ""),
+    ):
+        connection_create(
+            actor=owner,
+            id=connection_id,
+            name=connection_id,
+            type=type_,
+            connection_string=string,
+            contract=contract,
+        )
     editor = user("eddie", "EDIT_TASK")
-    grant("eddie", "customers", "WRITE")
-    grant("eddie", "shop_files", "READ")
-    grant("eddie", "legacy_db", "READ")
+    grant("eddie", "customers", "WRITE", decider="olga")
+    grant("eddie", "shop_files", "READ", decider="olga")
+    grant("eddie", "legacy_db", "READ", decider="olga")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(user_id='eddie')}")
     created = client.post(
@@ -117,15 +133,22 @@ def test_the_exported_document_runs_the_same_pipeline(db, tmp_path: Path, source
     assert out.getvalue() == document
     assert "PRIVETL_CONNECTION_LEGACY_DB" in err.getvalue()
 
-    # Run it as docs/tasks.md says: variables for SQL/API, links for FILE connections.
+    # Run it as docs/tasks.md says, with what the operator holds: each connection's string
+    # in its variable (SQL, API) or its directory linked at its folder (FILE).
     run = tmp_path / "run"
     (run / "connections").mkdir(parents=True)
     (run / "module.json").write_text(document, encoding="utf-8")
-    published = tmp_path / "published"
-    published.mkdir()
-    (run / needs["shop_files"]["folder"]).symlink_to(sources, target_is_directory=True)
-    (run / needs["customers"]["folder"]).symlink_to(published, target_is_directory=True)
-    result = _run(run / "module.json", env={"PRIVETL_CONNECTION_LEGACY_DB": database})
+    env = {}
+    for need in needs.values():
+        secret = connection_secret_for_run(need["connection_id"])
+        if need["variable"]:
+            env[need["variable"]] = secret
+        else:
+            (run / need["folder"]).symlink_to(
+                secret.removeprefix("file://"), target_is_directory=True
+            )
+    assert env == {"PRIVETL_CONNECTION_LEGACY_DB": database}
+    result = _run(run / "module.json", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert database not in result.stdout + result.stderr
 
@@ -137,6 +160,15 @@ def test_the_exported_document_runs_the_same_pipeline(db, tmp_path: Path, source
         table = record_set["name"]
         assert _rows(published, table) == _rows(reference, table), table
     assert read_table(published, "customers").num_rows > 0
+
+    # The connection string is nowhere the script and task services write (the connection's
+    # own records show its redacted form, which for a SQLite file is its path).
+    audit = AuditLog.objects.filter(service__in=["scripts", "tasks"]).values_list(
+        "before_json", "after_json", "detail"
+    )
+    assert not any(database in (text or "") for row in audit for text in row)
+    task = client.get("/api/v1/tasks/shop").content.decode()
+    assert database not in task and database not in exported["Privetl-Connections"]
 
 
 def test_without_the_variable_the_run_names_it(db, tmp_path: Path) -> None:

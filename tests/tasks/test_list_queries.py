@@ -74,7 +74,9 @@ def test_rest_lists_stay_in_budget(data: str, url: str) -> None:
 @pytest.mark.django_db(transaction=True)  # the door closes stale connections, as in a server
 def test_grpc_lists_stay_in_budget(data: str) -> None:
     context = InThreadContext(data)
-    EtlTaskManagerServicer().ListTasks(tpb.ListTasksRequest(), context)  # the first gRPC call logs in
+    EtlTaskManagerServicer().ListTasks(
+        tpb.ListTasksRequest(), context
+    )  # the first gRPC call logs in
     with CaptureQueriesContext(db) as queries:
         tasks = EtlTaskManagerServicer().ListTasks(tpb.ListTasksRequest(page_size=PAGE), context)
     assert len(tasks.tasks) == PAGE and len(queries) <= BUDGET
