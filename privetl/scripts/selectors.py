@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from privetl.common.context import Actor
-from privetl.common.errors import NotFound, PermissionDenied
+from privetl.common.errors import InvalidArgument, NotFound, PermissionDenied
 from privetl.common.paging import Page, keyset_page, scope_of
 from privetl.scripts.models import Script
 
@@ -89,6 +89,10 @@ def script_list_for_actor(
 ) -> Page[ScriptView]:
     """GetAllScript: the task's scripts, oldest first, one page at a time. One query a page."""
     require_reader(actor)
+    if not task_id:
+        raise InvalidArgument(
+            "etl_task_id is required: the task whose scripts to list", field="etl_task_id"
+        )
     page = keyset_page(
         Script.objects.filter(task_id=task_id),
         order=("created_at", "id"),

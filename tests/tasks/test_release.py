@@ -111,6 +111,45 @@ def test_rules_the_contract_refuses_are_named_with_their_script(editor, task) ->
     assert "script 'tx'" in message and "unknown table 'invoices'" in message
 
 
+def test_extractors_the_contract_refuses_are_named(editor, task) -> None:
+    made = create_sample_scripts(editor, task)
+    config = {"kind": "file", "path": "x.csv", "format": "csv", "mapping": {"shoe_size": "shoe"}}
+    for script_id, table in (("to_invoices", "invoices"), ("bad_mapping", "orders")):
+        scripts.script_create(
+            actor=editor,
+            id=script_id,
+            task_id=task,
+            kind="extractor",
+            body={"table": table, "kind": "File", "config_json": json.dumps(config)},
+        )
+        scripts.script_release(actor=editor, script_id=script_id)
+        made["extraction_script_ids"].append(script_id)
+    configure(editor, task, made)
+    message = _problems(editor, task)
+    assert (
+        "script 'to_invoices': script for table 'invoices', which is not in this module" in message
+    )
+    assert "script 'bad_mapping'" in message and "shoe_size" in message
+
+
+def test_a_contract_changed_under_a_rule_names_the_rule(editor, task) -> None:
+    from privetl.datamodules.models import Connection
+    from tests.scripts.helpers import CONTRACT
+
+    made = create_sample_scripts(editor, task)
+    configure(editor, task, made)
+    changed = json.loads(json.dumps(CONTRACT))
+    income = next(f for f in changed["recordSet"][0]["field"] if f["name"] == "income")
+    income["dataType"] = "sc:Text"  # the owner retypes a column the rules range over
+    changed["recordSet"][1]["field"] = [
+        f for f in changed["recordSet"][1]["field"] if f["name"] != "ordered_at"
+    ]
+    Connection.objects.filter(pk="customers").update(contract=json.dumps(changed))
+    message = _problems(editor, task)
+    assert "script 'fr_income_range'" in message and "is a string column" in message
+    assert "script 'an_ordered'" in message and "no column 'ordered_at'" in message
+
+
 def test_a_foreign_key_cycle_in_the_contract_is_a_release_problem(db) -> None:
     from tests.scripts.helpers import CONTRACT
 
