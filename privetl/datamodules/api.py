@@ -9,6 +9,7 @@ accepted in bodies and never returned: outputs have only ``connection_string_red
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -95,8 +96,20 @@ class ConnectionOut(serializers.Serializer):
     )
 
 
+def _iso(value: dt.datetime) -> str:
+    """A timestamp as DRF's DateTimeField writes it (ISO 8601, ``Z`` for UTC)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def connection_data(view: selectors.ConnectionView) -> dict[str, Any]:
-    """The output dict of one connection."""
+    """The output of one connection, already in ``ConnectionOut``'s shape.
+
+    Built as plain JSON values rather than through ``ConnectionOut(...).data``: a page of
+    100 connections through DRF's fields took 9 of a request's 14 ms (bench/connections_bench.py).
+    ``ConnectionOut`` still describes it in the OpenAPI schema, and the tests check every
+    response against that schema.
+    """
     return {
         "id": view.id,
         "name": view.name,
@@ -106,8 +119,8 @@ def connection_data(view: selectors.ConnectionView) -> dict[str, Any]:
         "connection_string_redacted": view.connection_string_redacted,
         "owner_user_ids": view.owner_user_ids,
         "created_by": view.created_by,
-        "created_at": view.created_at,
-        "updated_at": view.updated_at,
+        "created_at": _iso(view.created_at),
+        "updated_at": _iso(view.updated_at),
         "caller_access": view.caller_access,
         "caller_access_types": view.caller_access_types,
     }
@@ -256,12 +269,10 @@ class ConnectionsView(APIView):
             page_token=request.query_params.get("page_token", ""),
         )
         return Response(
-            ConnectionListOut(
-                {
-                    "connections": [connection_data(v) for v in page.items],
-                    "next_page_token": page.next_page_token,
-                }
-            ).data
+            {
+                "connections": [connection_data(v) for v in page.items],
+                "next_page_token": page.next_page_token,
+            }
         )
 
 
@@ -281,7 +292,7 @@ class ConnectionDetailView(APIView):
         view = selectors.connection_get_for_actor(
             actor=actor_from(request), connection_id=connection_id
         )
-        return Response(ConnectionOut(connection_data(view)).data)
+        return Response(connection_data(view))
 
     @extend_schema(
         tags=[TAG],
@@ -305,7 +316,7 @@ class ConnectionDetailView(APIView):
             contract=data.get("contract", ""),
             connection_string=data.get("connection_string", ""),
         )
-        return Response(ConnectionOut(connection_data(view)).data)
+        return Response(connection_data(view))
 
 
 class ConnectionTestView(APIView):
