@@ -232,3 +232,15 @@ def test_errors_over_grpc(grpc_editor: Caller) -> None:
         _code(grpc_editor.GetTaskModule, pb.GetTaskModuleRequest(task_id="none"))[0]
         == grpc.StatusCode.NOT_FOUND
     )
+
+
+def test_the_export_command_refuses_a_draft_and_an_unknown_task(rest: APIClient) -> None:
+    from django.core.management import CommandError, call_command
+
+    rest.post(
+        "/api/v1/tasks", {"id": "t1", "name": "x", "ext_datamodule_id": "customers"}, format="json"
+    )
+    with pytest.raises(CommandError, match="Release it"):
+        call_command("task", "export", "t1")
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("task", "export", "nothing")
