@@ -344,3 +344,60 @@ def test_a_grant_revoked_after_the_update_stops_the_release(editor, task) -> Non
     assert Task.objects.get(pk=task).state == "DRAFT"
     grant("eddie", "legacy", "READ")
     assert services.task_release(actor=editor, task_id=task).state == "RELEASED"
+
+
+@pytest.mark.parametrize(
+    ("roles", "reads", "releases"),
+    [
+        (("EDIT_TASK",), True, True),
+        (("PROCESS_ETL_TASK",), True, False),
+        (("ADMIN",), True, False),
+        (("MANAGE_DATA",), False, False),
+        ((), False, False),
+    ],
+)
+def test_reading_and_releasing_by_role(editor, task, roles, reads, releases) -> None:
+    from privetl.tasks import selectors
+
+    configure(editor, task, create_sample_scripts(editor, task))
+    actor = actor_for("eddie", *roles)  # eddie holds WRITE on the destination
+    for read in (
+        lambda: selectors.task_get_for_actor(actor=actor, task_id=task),
+        lambda: selectors.task_list_for_actor(actor=actor),
+    ):
+        if reads:
+            read()
+        else:
+            with pytest.raises(PermissionDenied):
+                read()
+    if releases:
+        services.task_release(actor=actor, task_id=task)
+        assert selectors.task_module_for_actor(actor=actor, task_id=task).sha256
+    else:
+        with pytest.raises(PermissionDenied):
+            services.task_release(actor=actor, task_id=task)
+
+
+@pytest.mark.parametrize(
+    ("types", "allowed"), [(("WRITE",), True), (("OWNER",), True), (("READ",), False)]
+)
+def test_an_uploader_through_another_connection_needs_write_on_it(
+    editor, task, types, allowed
+) -> None:
+    connection("archive", "FILE")
+    grant("eddie", "archive", *types)
+    scripts.script_create(
+        actor=editor,
+        id="to_archive",
+        task_id=task,
+        kind="uploader",
+        body={"connection_id": "archive"},
+    )
+    call = lambda: services.task_scripts_set(  # noqa: E731
+        actor=editor, task_id=task, slot="uploading_script_id", script_ids=["to_archive"]
+    )
+    if allowed:
+        assert call().uploading_script_id == "to_archive"
+    else:
+        with pytest.raises(PermissionDenied, match="WRITE or OWNER on connection 'archive'"):
+            call()
