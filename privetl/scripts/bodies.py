@@ -220,7 +220,7 @@ _TAGS = frozenset(
 """Union tags pydantic puts into an error's location; no key of the body."""
 
 
-def _pydantic(model: Any, value: Any, *, field: str, skip: int = 0) -> Any:
+def _pydantic(model: Any, value: Any, *, field: str) -> Any:
     """``value`` validated as ``model`` (a class or a TypeAdapter); errors name their path."""
     try:
         if isinstance(model, TypeAdapter):
@@ -228,12 +228,11 @@ def _pydantic(model: Any, value: Any, *, field: str, skip: int = 0) -> Any:
         return model.model_validate(value)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"][skip:] if str(p) not in _TAGS]
+        loc = [str(p) for p in err["loc"] if str(p) not in _TAGS]
         path = ".".join([field, *loc]) if loc else field
         message = str(err["msg"])
         if err["type"] == "union_tag_invalid":
-            message = f"unknown kind {err.get('input', {}).get('kind') if isinstance(err.get('input'), dict) else ''!r}"
-            message += ": " + str(err["msg"]).split(":", 1)[-1].strip()
+            message = f"unknown kind; {message}"
         elif err["type"] == "extra_forbidden":
             message = "unknown key (not part of this object in docs/data-module.md)"
         elif err["type"] == "missing":
