@@ -90,6 +90,7 @@ demo: setup
 bench: setup
 	$(RUN) python bench/engine_bench.py --rows 1000000
 	$(RUN) python bench/getuser_bench.py
+	$(RUN) python bench/connections_bench.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -33,10 +33,13 @@ PLATFORM_COMMANDS: dict[str, str] = {
     "migrate": "Create or update the database schema (as DATABASE_OWNER_URL's role when set, then grant the runtime role).",
     "createadmin": "Create a user with the ADMIN role, or grant ADMIN to a user.",
     "token": "Print a bearer token for a user (the last word of the output).",
+    "task": "ETL task tools: 'task export ID [--out FILE]' writes a released task's data module document for 'privetl run'.",
     "audit": "Audit log tools: 'audit verify' checks the hash chain and its signed checkpoints (exit 1 if broken); 'audit checkpoint' signs one.",
+    "rotate-connection-key": "Re-encrypt every connection string with the first key of PRIVETL_CONNECTION_KEYS (put the new key first, rotate, then drop the old one).",
 }
-"""The platform's own commands, each a Django management command of the same name, with its
-line in ``privetl --help``. One line here adds a command."""
+"""The platform's own commands, each a Django management command of the same name (a ``-``
+in the name is a ``_`` in the command's module name), with its line in ``privetl --help``.
+One line here adds a command."""
 
 ENGINE_SECTION = "Engine commands (no Django, no database)"
 PLATFORM_SECTION = "Platform commands (Django; 'privetl help COMMAND' shows its options)"
@@ -155,7 +158,7 @@ for _command in engine_cli.cli.commands.values():
     cli.add_command(_command, section=ENGINE_SECTION)
 for _name, _line in PLATFORM_COMMANDS.items():
     cli.add_command(
-        DjangoCommand(_name, help=_line, django_name=_name, prog="privetl"),
+        DjangoCommand(_name, help=_line, django_name=_name.replace("-", "_"), prog="privetl"),
         section=PLATFORM_SECTION,
     )
 cli.add_command(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import traceback
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 REDACTED = "***"
 
@@ -86,3 +87,64 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     return value
+
+
+_QUERY_SECRET_NAMES = frozenset(
+    {
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "auth",
+        "sas",
+    }
+)
+_USER_IS_CREDENTIAL = frozenset(
+    {"http", "https", "s3", "s3a", "s3n", "grpc", "grpcs", "ftp", "sftp"}
+)
+"""Schemes whose whole user-info is a credential (``https://TOKEN@host``, ``s3://KEY:SECRET@bucket``)."""
+
+
+def query_value_is_secret(name: str) -> bool:
+    """Does a URL query parameter of this name carry a credential (``password``, ``X-Amz-Signature``)?"""
+    return is_secret_key(name) or name.lower() in _QUERY_SECRET_NAMES
+
+
+def redact_connection_string(value: str) -> str:
+    """A connection string (URL or ``key=value`` DSN) with its credentials replaced by ``***``.
+
+    In a URL: the password of the user-info (and, for schemes such as https and s3, a lone
+    user name, which there is a token), and the value of every query parameter whose name
+    sounds secret (``password``, ``token``, ``access_key_id``, ``X-Amz-Signature``, ...).
+    Host, port, path and harmless parameters (``sslmode``) stay, so a person can still tell
+    which system it is. Anything that does not parse as a URL is redacted as free text, and
+    a URL that cannot be parsed at all keeps only its scheme.
+    """
+    if "://" not in value:
+        return redact_text(value)
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return value.split("://", 1)[0] + "://" + REDACTED
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if parts.scheme.lower() in _USER_IS_CREDENTIAL:
+            userinfo = REDACTED
+        elif ":" in userinfo:
+            userinfo = f"{userinfo.split(':', 1)[0]}:{REDACTED}"
+        netloc = f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, REDACTED if query_value_is_secret(k) and v else v) for k, v in pairs], safe="*/:"
+        )
+    fragment = redact_text(parts.fragment) if parts.fragment else ""
+    # Spelled out rather than ``urlunsplit``, which turns ``sqlite:////abs/path`` into ``sqlite://abs/path``.
+    rebuilt = f"{parts.scheme}://{netloc}{parts.path}"
+    rebuilt += f"?{query}" if query else ""
+    rebuilt += f"#{fragment}" if fragment else ""
+    return redact_text(rebuilt)

@@ -10,9 +10,11 @@ Two modes (``PRIVETL_MODE``):
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
@@ -23,9 +25,7 @@ VAR_DIR = Path(os.environ.get("PRIVETL_VAR_DIR", "var")).resolve()
 
 MODE = os.environ.get("PRIVETL_MODE", "embedded").strip().lower()
 if MODE not in {"embedded", "production"}:
-    raise ImproperlyConfigured(
-        f"PRIVETL_MODE must be 'embedded' or 'production', not {MODE!r}"
-    )
+    raise ImproperlyConfigured(f"PRIVETL_MODE must be 'embedded' or 'production', not {MODE!r}")
 EMBEDDED = MODE == "embedded"
 
 
@@ -43,12 +43,14 @@ def _require(name: str) -> str:
     return value
 
 
-def _embedded_secret(filename: str) -> str:
+def _embedded_secret(
+    filename: str, make: Callable[[], str] = lambda: secrets.token_urlsafe(50)
+) -> str:
     """A random development secret, generated once and kept under ./var/ (never in git)."""
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / filename
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -105,6 +107,24 @@ AUDIT_CHECKPOINT_DIR: Path | None = (
     else (VAR_DIR / "audit-checkpoints" if EMBEDDED else None)
 )
 
+# --- connection strings ----------------------------------------------------------------
+# Connection strings of the ExtDatamodule Manager are encrypted at rest with these Fernet keys
+# (comma-separated, each 32 url-safe base64 bytes: `python -c "from cryptography.fernet import
+# Fernet; print(Fernet.generate_key().decode())"`). The first encrypts; all of them decrypt,
+# so a key is rotated by putting a new one first and running `privetl rotate-connection-key`,
+# then dropping the old one. Embedded: one key generated under ./var/. Production: required
+# wherever a connection string is encrypted or decrypted (the first use names the variable
+# in an ImproperlyConfigured), so processes that never touch one need not hold the keys.
+CONNECTION_KEYS: list[str] = _env_list("PRIVETL_CONNECTION_KEYS") or (
+    [
+        _embedded_secret(
+            "connection_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        )
+    ]
+    if EMBEDDED
+    else []
+)
+
 # --- apps -----------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -119,6 +139,9 @@ INSTALLED_APPS = [
     "privetl.platform",
     "privetl.audit",
     "privetl.users",
+    "privetl.datamodules",
+    "privetl.scripts",
+    "privetl.tasks",
 ]
 
 MIDDLEWARE = [
@@ -249,7 +272,10 @@ SPECTACULAR_SETTINGS = {
 # gRPC servicers to register: dotted paths of ``register(server)`` functions.
 GRPC_SERVICERS = [
     "privetl.users.grpc.register",
+    "privetl.datamodules.grpc.register",
     "privetl.audit.grpc.register",
+    "privetl.scripts.grpc.register",
+    "privetl.tasks.grpc.register",
 ]
 
 LOGGING = {

@@ -21,7 +21,10 @@ PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
     path("api/v1/", include("privetl.users.urls")),
+    path("api/v1/", include("privetl.datamodules.urls")),
     path("api/v1/", include("privetl.audit.urls")),
+    path("api/v1/", include("privetl.scripts.urls")),
+    path("api/v1/", include("privetl.tasks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path(
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="swagger-ui"

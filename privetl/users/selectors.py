@@ -17,7 +17,7 @@ scheme (``privetl.common.paging``: ``page_size`` up to ``MAX_PAGE_SIZE``, a sign
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -178,6 +178,43 @@ def user_owned_module_ids(user_id: str) -> set[str]:
 def user_current_grants(user_id: str) -> list[AccessRequest]:
     """The user's effective grants — what other services check rights against."""
     return list(AccessRequest.objects.filter(grants_current_q(), user_id=user_id))
+
+
+# --- which module ids exist --------------------------------------------------------------
+
+ModuleCatalog = Callable[[str], bool | None]
+"""Answers "is this id an external data module?": True (it is one), False (it is not), or
+None (no opinion: the catalog does not know modules yet)."""
+
+_module_catalogs: list[ModuleCatalog] = []
+
+
+def module_catalog_register(catalog: ModuleCatalog) -> None:
+    """Called once by the ExtDatamodule Manager's app config (``DatamodulesConfig.ready``).
+
+    The User Manager sits below the ExtDatamodule Manager and must not import it, yet
+    AddAccess must refuse ids that are no module: the app that knows the modules plugs
+    its answer in here (a port, as ``GRPC_SERVICERS`` plugs in servicers).
+    """
+    if catalog not in _module_catalogs:
+        _module_catalogs.append(catalog)
+
+
+def module_is_catalogued(ext_datamodule_id: str) -> bool | None:
+    """True when a registered catalog knows the id, False when one says it is unknown, None
+    when no catalog has an opinion (no ExtDatamodule Manager, or one with no connection yet)."""
+    answers = [catalog(ext_datamodule_id) for catalog in _module_catalogs]
+    if any(answer is True for answer in answers):
+        return True
+    if any(answer is False for answer in answers):
+        return False
+    return None
+
+
+def module_has_access_records(ext_datamodule_id: str) -> bool:
+    """True when any request or grant, in any state, names the module (a module from before
+    connections existed is known by its records)."""
+    return AccessRequest.objects.filter(ext_datamodule_id=ext_datamodule_id).exists()
 
 
 # --- views: what a door may show ---------------------------------------------------------

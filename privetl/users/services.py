@@ -56,7 +56,9 @@ from privetl.users.selectors import (
     access_request_view,
     access_requests_matching,
     may_see_access_request,
+    module_has_access_records,
     module_has_owner,
+    module_is_catalogued,
     principal_for,
     user_is_module_owner,
     user_summary,
@@ -456,6 +458,14 @@ def access_request_file(
     user = _get_user_for_update(user_id)
     if user.blocked:
         raise FailedPrecondition(f"user {user_id!r} is blocked")
+    if module_is_catalogued(ext_datamodule_id) is False and not module_has_access_records(
+        ext_datamodule_id
+    ):
+        raise NotFound(
+            f"external data module {ext_datamodule_id!r} does not exist: ask for access to a "
+            "connection that GetAllConnection lists",
+            field="access.ext_datamodule_id",
+        )
     if request_id and AccessRequest.objects.filter(pk=request_id).exists():
         raise AlreadyExists(f"access request {request_id!r} already exists", field="access.id")
     duplicate = access_requests_matching(
@@ -506,8 +516,11 @@ def access_request_decide(
       the owner, so a different name is a forgery, not a delegation.
     - Nobody decides their own request (not even an owner or admin, nor an admin
       impersonating somebody else for it).
-    - An ADMIN may decide only while the module has no owner: that is how the first
-      owner is made ("bootstrap: module had no owner" in the audit detail).
+    - An ADMIN may decide only while the module has no owner. A connection gets its first
+      owners when it is created (``access_grant_owner_on_creation``), so this bootstrap is
+      for modules named before connections existed ("bootstrap: module had no owner" in
+      the audit detail) and for a connection whose every owner was revoked ("bootstrap:
+      connection had no owner left").
     - The row is locked and updated only ``WHERE state = 'pending'``, so of two concurrent
       decisions exactly one wins; the other gets FAILED_PRECONDITION.
     """
@@ -532,7 +545,11 @@ def access_request_decide(
     detail = ""
     if not user_is_module_owner(actor.user_id, request.ext_datamodule_id):
         if actor.is_admin and not module_has_owner(request.ext_datamodule_id):
-            detail = "bootstrap: module had no owner"
+            detail = (
+                "bootstrap: connection had no owner left"
+                if module_is_catalogued(request.ext_datamodule_id)
+                else "bootstrap: module had no owner"
+            )
         else:
             raise PermissionDenied(
                 f"only an OWNER of module {request.ext_datamodule_id!r} may decide this request"
@@ -563,6 +580,63 @@ def access_request_decide(
     )
     transaction.on_commit(partial(notifications.request_decided, access_request_id=request.id))
     return access_request_view(request, now)
+
+
+@transaction.atomic
+def access_grant_owner_on_creation(
+    *, actor: Actor, ext_datamodule_id: str, user_ids: Iterable[str]
+) -> list[AccessRequestView]:
+    """OWNER grants for the creator and the listed owners of a new connection.
+
+    Called by the ExtDatamodule Manager inside the connection's own transaction, so the
+    connection and its owners commit (or roll back) together. Each grant is an APPROVED
+    request like any other — revoked, listed and checked the one way — decided by the
+    creator and audited as "granted by the connection's creation". The caller has already
+    authorized the creation; here every user must exist and not be blocked.
+    """
+    validate_id(ext_datamodule_id, field="connection.id")
+    wanted = sorted(set(user_ids))
+    for user_id in wanted:
+        validate_id(user_id, field="connection.owner_user_ids")
+    users = {u.id: u for u in User.objects.select_for_update().filter(pk__in=wanted)}
+    for user_id in wanted:
+        if user_id not in users:
+            raise NotFound(
+                f"owner {user_id!r} is not a user; create the user first",
+                field="connection.owner_user_ids",
+            )
+        if users[user_id].blocked:
+            raise FailedPrecondition(
+                f"owner {user_id!r} is blocked and cannot own a connection",
+                field="connection.owner_user_ids",
+            )
+    now = timezone.now()
+    grants = [
+        AccessRequest(
+            id=uuid.uuid4().hex,
+            user=users[user_id],
+            ext_datamodule_id=ext_datamodule_id,
+            owner=True,
+            state=AccessState.APPROVED,
+            reason="owner named at the connection's creation",
+            created_at=now,
+            decided_at=now,
+            decided_by=actor.user_id,
+        )
+        for user_id in wanted
+    ]
+    AccessRequest.objects.bulk_create(grants)
+    for grant in grants:
+        audit_record(
+            actor=actor,
+            service=SERVICE,
+            action="access_request.grant",
+            target_type="access_request",
+            target_id=grant.id,
+            after=_request_snapshot(grant),
+            detail="granted by the connection's creation",
+        )
+    return [access_request_view(g, now) for g in grants]
 
 
 @transaction.atomic

@@ -27,35 +27,39 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2etl/datamodule/manager/V1/datamodule_manager.proto\x12\x19\x65tl.datamodule.manager.V1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x03\n\nConnection\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x37\n\x04type\x18\x04 \x01(\x0e\x32).etl.datamodule.manager.V1.ConnectionType\x12\x10\n\x08\x63ontract\x18\x05 \x01(\t\x12\x19\n\x11\x63onnection_string\x18\x06 \x01(\t\x12\"\n\x1a\x63onnection_string_redacted\x18\x07 \x01(\t\x12\x16\n\x0eowner_user_ids\x18\x08 \x03(\t\x12\x12\n\ncreated_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\rcaller_access\x18\x0c \x01(\x0e\x32\'.etl.datamodule.manager.V1.CallerAccess\x12\x1b\n\x13\x63\x61ller_access_types\x18\r \x03(\t\"T\n\x17\x43reateConnectionRequest\x12\x39\n\nconnection\x18\x01 \x01(\x0b\x32%.etl.datamodule.manager.V1.Connection\"A\n\x18\x43reateConnectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\x12\x15\n\rconnection_id\x18\x02 \x01(\t\"\x85\x01\n\x17UpdateConnectionRequest\x12\x39\n\nconnection\x18\x01 \x01(\x0b\x32%.etl.datamodule.manager.V1.Connection\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"*\n\x18UpdateConnectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\"-\n\x14GetConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\"R\n\x15GetConnectionResponse\x12\x39\n\nconnection\x18\x01 \x01(\x0b\x32%.etl.datamodule.manager.V1.Connection\"y\n\x17GetAllConnectionRequest\x12\x37\n\x04type\x18\x01 \x01(\x0e\x32).etl.datamodule.manager.V1.ConnectionType\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x18GetAllConnectionResponse\x12:\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32%.etl.datamodule.manager.V1.Connection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*_\n\x0e\x43onnectionType\x12\x1f\n\x1b\x43ONNECTION_TYPE_UNSPECIFIED\x10\x00\x12\x07\n\x03SQL\x10\x01\x12\x08\n\x04GRPC\x10\x02\x12\x07\n\x03\x41PI\x10\x03\x12\x06\n\x02S3\x10\x04\x12\x08\n\x04\x46ILE\x10\x05*S\n\x0c\x43\x61llerAccess\x12\x1d\n\x19\x43\x41LLER_ACCESS_UNSPECIFIED\x10\x00\x12\x08\n\x04NONE\x10\x01\x12\r\n\tREQUESTED\x10\x02\x12\x0b\n\x07GRANTED\x10\x03\x32\x81\x04\n\x14\x45xtDatamoduleManager\x12{\n\x10\x43reateConnection\x12\x32.etl.datamodule.manager.V1.CreateConnectionRequest\x1a\x33.etl.datamodule.manager.V1.CreateConnectionResponse\x12{\n\x10UpdateConnection\x12\x32.etl.datamodule.manager.V1.UpdateConnectionRequest\x1a\x33.etl.datamodule.manager.V1.UpdateConnectionResponse\x12r\n\rGetConnection\x12/.etl.datamodule.manager.V1.GetConnectionRequest\x1a\x30.etl.datamodule.manager.V1.GetConnectionResponse\x12{\n\x10GetAllConnection\x12\x32.etl.datamodule.manager.V1.GetAllConnectionRequest\x1a\x33.etl.datamodule.manager.V1.GetAllConnectionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2etl/datamodule/manager/V1/datamodule_manager.proto\x12\x19\x65tl.datamodule.manager.V1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x03\n\nConnection\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x37\n\x04type\x18\x04 \x01(\x0e\x32).etl.datamodule.manager.V1.ConnectionType\x12\x10\n\x08\x63ontract\x18\x05 \x01(\t\x12\x19\n\x11\x63onnection_string\x18\x06 \x01(\t\x12\"\n\x1a\x63onnection_string_redacted\x18\x07 \x01(\t\x12\x16\n\x0eowner_user_ids\x18\x08 \x03(\t\x12\x12\n\ncreated_by\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\rcaller_access\x18\x0c \x01(\x0e\x32\'.etl.datamodule.manager.V1.CallerAccess\x12\x1b\n\x13\x63\x61ller_access_types\x18\r \x03(\t\"T\n\x17\x43reateConnectionRequest\x12\x39\n\nconnection\x18\x01 \x01(\x0b\x32%.etl.datamodule.manager.V1.Connection\"Y\n\x18\x43reateConnectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x16\n\x0eowner_user_ids\x18\x03 \x03(\t\"\x85\x01\n\x17UpdateConnectionRequest\x12\x39\n\nconnection\x18\x01 \x01(\x0b\x32%.etl.datamodule.manager.V1.Connection\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"e\n\x18UpdateConnectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\x12\x39\n\nconnection\x18\x02 \x01(\x0b\x32%.etl.datamodule.manager.V1.Connection\"-\n\x14GetConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\"R\n\x15GetConnectionResponse\x12\x39\n\nconnection\x18\x01 \x01(\x0b\x32%.etl.datamodule.manager.V1.Connection\"y\n\x17GetAllConnectionRequest\x12\x37\n\x04type\x18\x01 \x01(\x0e\x32).etl.datamodule.manager.V1.ConnectionType\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x18GetAllConnectionResponse\x12:\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32%.etl.datamodule.manager.V1.Connection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x15TestConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x05\"y\n\x16TestConnectionResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x05\x12-\n\ttested_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*_\n\x0e\x43onnectionType\x12\x1f\n\x1b\x43ONNECTION_TYPE_UNSPECIFIED\x10\x00\x12\x07\n\x03SQL\x10\x01\x12\x08\n\x04GRPC\x10\x02\x12\x07\n\x03\x41PI\x10\x03\x12\x06\n\x02S3\x10\x04\x12\x08\n\x04\x46ILE\x10\x05*S\n\x0c\x43\x61llerAccess\x12\x1d\n\x19\x43\x41LLER_ACCESS_UNSPECIFIED\x10\x00\x12\x08\n\x04NONE\x10\x01\x12\r\n\tREQUESTED\x10\x02\x12\x0b\n\x07GRANTED\x10\x03\x32\xf8\x04\n\x14\x45xtDatamoduleManager\x12{\n\x10\x43reateConnection\x12\x32.etl.datamodule.manager.V1.CreateConnectionRequest\x1a\x33.etl.datamodule.manager.V1.CreateConnectionResponse\x12{\n\x10UpdateConnection\x12\x32.etl.datamodule.manager.V1.UpdateConnectionRequest\x1a\x33.etl.datamodule.manager.V1.UpdateConnectionResponse\x12r\n\rGetConnection\x12/.etl.datamodule.manager.V1.GetConnectionRequest\x1a\x30.etl.datamodule.manager.V1.GetConnectionResponse\x12{\n\x10GetAllConnection\x12\x32.etl.datamodule.manager.V1.GetAllConnectionRequest\x1a\x33.etl.datamodule.manager.V1.GetAllConnectionResponse\x12u\n\x0eTestConnection\x12\x30.etl.datamodule.manager.V1.TestConnectionRequest\x1a\x31.etl.datamodule.manager.V1.TestConnectionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'etl.datamodule.manager.V1.datamodule_manager_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONNECTIONTYPE']._serialized_start=1281
-  _globals['_CONNECTIONTYPE']._serialized_end=1376
-  _globals['_CALLERACCESS']._serialized_start=1378
-  _globals['_CALLERACCESS']._serialized_end=1461
+  _globals['_CONNECTIONTYPE']._serialized_start=1560
+  _globals['_CONNECTIONTYPE']._serialized_end=1655
+  _globals['_CALLERACCESS']._serialized_start=1657
+  _globals['_CALLERACCESS']._serialized_end=1740
   _globals['_CONNECTION']._serialized_start=149
   _globals['_CONNECTION']._serialized_end=579
   _globals['_CREATECONNECTIONREQUEST']._serialized_start=581
   _globals['_CREATECONNECTIONREQUEST']._serialized_end=665
   _globals['_CREATECONNECTIONRESPONSE']._serialized_start=667
-  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=732
-  _globals['_UPDATECONNECTIONREQUEST']._serialized_start=735
-  _globals['_UPDATECONNECTIONREQUEST']._serialized_end=868
-  _globals['_UPDATECONNECTIONRESPONSE']._serialized_start=870
-  _globals['_UPDATECONNECTIONRESPONSE']._serialized_end=912
-  _globals['_GETCONNECTIONREQUEST']._serialized_start=914
-  _globals['_GETCONNECTIONREQUEST']._serialized_end=959
-  _globals['_GETCONNECTIONRESPONSE']._serialized_start=961
-  _globals['_GETCONNECTIONRESPONSE']._serialized_end=1043
-  _globals['_GETALLCONNECTIONREQUEST']._serialized_start=1045
-  _globals['_GETALLCONNECTIONREQUEST']._serialized_end=1166
-  _globals['_GETALLCONNECTIONRESPONSE']._serialized_start=1168
-  _globals['_GETALLCONNECTIONRESPONSE']._serialized_end=1279
-  _globals['_EXTDATAMODULEMANAGER']._serialized_start=1464
-  _globals['_EXTDATAMODULEMANAGER']._serialized_end=1977
+  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=756
+  _globals['_UPDATECONNECTIONREQUEST']._serialized_start=759
+  _globals['_UPDATECONNECTIONREQUEST']._serialized_end=892
+  _globals['_UPDATECONNECTIONRESPONSE']._serialized_start=894
+  _globals['_UPDATECONNECTIONRESPONSE']._serialized_end=995
+  _globals['_GETCONNECTIONREQUEST']._serialized_start=997
+  _globals['_GETCONNECTIONREQUEST']._serialized_end=1042
+  _globals['_GETCONNECTIONRESPONSE']._serialized_start=1044
+  _globals['_GETCONNECTIONRESPONSE']._serialized_end=1126
+  _globals['_GETALLCONNECTIONREQUEST']._serialized_start=1128
+  _globals['_GETALLCONNECTIONREQUEST']._serialized_end=1249
+  _globals['_GETALLCONNECTIONRESPONSE']._serialized_start=1251
+  _globals['_GETALLCONNECTIONRESPONSE']._serialized_end=1362
+  _globals['_TESTCONNECTIONREQUEST']._serialized_start=1364
+  _globals['_TESTCONNECTIONREQUEST']._serialized_end=1435
+  _globals['_TESTCONNECTIONRESPONSE']._serialized_start=1437
+  _globals['_TESTCONNECTIONRESPONSE']._serialized_end=1558
+  _globals['_EXTDATAMODULEMANAGER']._serialized_start=1743
+  _globals['_EXTDATAMODULEMANAGER']._serialized_end=2375
 # @@protoc_insertion_point(module_scope)

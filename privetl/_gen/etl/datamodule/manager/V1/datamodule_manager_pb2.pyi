@@ -74,12 +74,14 @@ class CreateConnectionRequest(_message.Message):
     def __init__(self, connection: _Optional[_Union[Connection, _Mapping]] = ...) -> None: ...
 
 class CreateConnectionResponse(_message.Message):
-    __slots__ = ("result", "connection_id")
+    __slots__ = ("result", "connection_id", "owner_user_ids")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_USER_IDS_FIELD_NUMBER: _ClassVar[int]
     result: bool
     connection_id: str
-    def __init__(self, result: _Optional[bool] = ..., connection_id: _Optional[str] = ...) -> None: ...
+    owner_user_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, result: _Optional[bool] = ..., connection_id: _Optional[str] = ..., owner_user_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpdateConnectionRequest(_message.Message):
     __slots__ = ("connection", "update_mask")
@@ -90,10 +92,12 @@ class UpdateConnectionRequest(_message.Message):
     def __init__(self, connection: _Optional[_Union[Connection, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class UpdateConnectionResponse(_message.Message):
-    __slots__ = ("result",)
+    __slots__ = ("result", "connection")
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    CONNECTION_FIELD_NUMBER: _ClassVar[int]
     result: bool
-    def __init__(self, result: _Optional[bool] = ...) -> None: ...
+    connection: Connection
+    def __init__(self, result: _Optional[bool] = ..., connection: _Optional[_Union[Connection, _Mapping]] = ...) -> None: ...
 
 class GetConnectionRequest(_message.Message):
     __slots__ = ("connection_id",)
@@ -124,3 +128,23 @@ class GetAllConnectionResponse(_message.Message):
     connections: _containers.RepeatedCompositeFieldContainer[Connection]
     next_page_token: str
     def __init__(self, connections: _Optional[_Iterable[_Union[Connection, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class TestConnectionRequest(_message.Message):
+    __slots__ = ("connection_id", "timeout_seconds")
+    CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    connection_id: str
+    timeout_seconds: int
+    def __init__(self, connection_id: _Optional[str] = ..., timeout_seconds: _Optional[int] = ...) -> None: ...
+
+class TestConnectionResponse(_message.Message):
+    __slots__ = ("ok", "message", "duration_ms", "tested_at")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    TESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    message: str
+    duration_ms: int
+    tested_at: _timestamp_pb2.Timestamp
+    def __init__(self, ok: _Optional[bool] = ..., message: _Optional[str] = ..., duration_ms: _Optional[int] = ..., tested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -55,6 +55,11 @@ class ExtDatamoduleManagerStub:
                 request_serializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.GetAllConnectionRequest.SerializeToString,
                 response_deserializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.GetAllConnectionResponse.FromString,
                 _registered_method=True)
+        self.TestConnection = channel.unary_unary(
+                '/etl.datamodule.manager.V1.ExtDatamoduleManager/TestConnection',
+                request_serializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.TestConnectionRequest.SerializeToString,
+                response_deserializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.TestConnectionResponse.FromString,
+                _registered_method=True)
 
 
 class ExtDatamoduleManagerServicer:
@@ -89,6 +94,15 @@ class ExtDatamoduleManagerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TestConnection(self, request, context):
+        """Open the connection once, with a timeout (SQL SELECT 1, S3 list, HTTP HEAD, FILE
+        directory exists), and report success or the error without the secret. Its OWNERs and
+        READ holders only; audited. GRPC connections cannot be tested yet (FAILED_PRECONDITION).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExtDatamoduleManagerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +125,11 @@ def add_ExtDatamoduleManagerServicer_to_server(servicer, server):
                     servicer.GetAllConnection,
                     request_deserializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.GetAllConnectionRequest.FromString,
                     response_serializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.GetAllConnectionResponse.SerializeToString,
+            ),
+            'TestConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestConnection,
+                    request_deserializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.TestConnectionRequest.FromString,
+                    response_serializer=etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.TestConnectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,6 +240,33 @@ class ExtDatamoduleManager:
             '/etl.datamodule.manager.V1.ExtDatamoduleManager/GetAllConnection',
             etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.GetAllConnectionRequest.SerializeToString,
             etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.GetAllConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/etl.datamodule.manager.V1.ExtDatamoduleManager/TestConnection',
+            etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.TestConnectionRequest.SerializeToString,
+            etl_dot_datamodule_dot_manager_dot_V1_dot_datamodule__manager__pb2.TestConnectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,23 +26,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import wrappers_pb2 as google_dot_protobuf_dot_wrappers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*etl/script/manager/V1/script_manager.proto\x12\x15\x65tl.script.manager.V1\x1a\x1egoogle/protobuf/wrappers.proto\"D\n\x13\x43reateScriptRequest\x12-\n\x06script\x18\x01 \x01(\x0b\x32\x1d.etl.script.manager.V1.Script\"9\n\x14\x43reateScriptResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\x12\x11\n\tscript_id\x18\x02 \x01(\t\"\xdb\x03\n\x13UpdateScriptRequest\x12\x11\n\tscript_id\x18\x01 \x01(\t\x12;\n\textractor\x18\x02 \x01(\x0b\x32&.etl.script.manager.V1.ExtractorScriptH\x00\x12\x36\n\nfield_rule\x18\x03 \x01(\x0b\x32 .etl.script.manager.V1.FieldRuleH\x00\x12\x46\n\x12\x61nonymization_rule\x18\x04 \x01(\x0b\x32(.etl.script.manager.V1.AnonymizationRuleH\x00\x12\x42\n\x0btransformer\x18\x05 \x01(\x0b\x32+.etl.script.manager.V1.TransformationScriptH\x00\x12\x39\n\x08uploader\x18\x06 \x01(\x0b\x32%.etl.script.manager.V1.UploaderScriptH\x00\x12\x33\n\rfields_to_add\x18\x07 \x03(\x0b\x32\x1c.etl.script.manager.V1.Field\x12\x36\n\x10\x66ields_to_remove\x18\x08 \x03(\x0b\x32\x1c.etl.script.manager.V1.FieldB\x08\n\x06script\"&\n\x14UpdateScriptResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\")\n\x14ReleaseScriptRequest\x12\x11\n\tscript_id\x18\x01 \x01(\t\"\'\n\x15ReleaseScriptResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\"%\n\x10GetScriptRequest\x12\x11\n\tscript_id\x18\x01 \x01(\t\"B\n\x11GetScriptResponse\x12-\n\x06script\x18\x01 \x01(\x0b\x32\x1d.etl.script.manager.V1.Script\"*\n\x13GetAllScriptRequest\x12\x13\n\x0b\x65tl_task_id\x18\x01 \x01(\t\"F\n\x14GetAllScriptResponse\x12.\n\x07scripts\x18\x01 \x03(\x0b\x32\x1d.etl.script.manager.V1.Script\"\xab\x03\n\x06Script\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12,\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x1c.etl.script.manager.V1.Field\x12\x10\n\x08released\x18\x04 \x01(\x08\x12;\n\textractor\x18\x05 \x01(\x0b\x32&.etl.script.manager.V1.ExtractorScriptH\x00\x12\x36\n\nfield_rule\x18\x06 \x01(\x0b\x32 .etl.script.manager.V1.FieldRuleH\x00\x12\x46\n\x12\x61nonymization_rule\x18\x07 \x01(\x0b\x32(.etl.script.manager.V1.AnonymizationRuleH\x00\x12\x42\n\x0btransformer\x18\x08 \x01(\x0b\x32+.etl.script.manager.V1.TransformationScriptH\x00\x12\x39\n\x08uploader\x18\t \x01(\x0b\x32%.etl.script.manager.V1.UploaderScriptH\x00\x42\x08\n\x06script\"\x92\x01\n\x0f\x45xtractorScript\x12\r\n\x05table\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.etl.script.manager.V1.ExtractorKind\x12\x13\n\x0b\x63onfig_json\x18\x03 \x01(\t\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x15\n\rconnection_id\x18\x05 \x01(\t\"[\n\x0eUploaderScript\x12\x18\n\x10\x64\x65stination_json\x18\x01 \x01(\t\x12\x18\n\x10rewrite_protocol\x18\x02 \x01(\x08\x12\x15\n\rconnection_id\x18\x03 \x01(\t\"\xb2\x01\n\tFieldRule\x12\x15\n\rdefault_value\x18\x01 \x01(\t\x12\x11\n\tmin_value\x18\x02 \x01(\t\x12\x11\n\tmax_value\x18\x03 \x01(\t\x12\x34\n\nfield_type\x18\x04 \x01(\x0e\x32 .etl.script.manager.V1.FieldType\x12\x32\n\x04type\x18\x05 \x01(\x0e\x32$.etl.script.manager.V1.FieldRuleType\"h\n\x11\x41nonymizationRule\x12:\n\x04type\x18\x01 \x01(\x0e\x32,.etl.script.manager.V1.AnonymizationRuleType\x12\x17\n\x0fparameters_json\x18\x02 \x01(\t\"\xa2\x01\n\x14TransformationScript\x12;\n\x15transformation_script\x18\x01 \x01(\x0b\x32\x1c.google.protobuf.StringValue\x12\x37\n\x04type\x18\x02 \x01(\x0e\x32).etl.script.manager.V1.TransformationType\x12\x14\n\x0ctarget_table\x18\x03 \x01(\t\"6\n\x05\x46ield\x12\x19\n\x11\x65xt_datamodule_id\x18\x01 \x01(\t\x12\x12\n\nfield_name\x18\x02 \x01(\t*<\n\rExtractorKind\x12\x08\n\x04\x46ile\x10\x00\x12\x07\n\x03Sql\x10\x01\x12\x08\n\x04Http\x10\x02\x12\x0e\n\nExecutable\x10\x03*U\n\tFieldType\x12\x0b\n\x07Integer\x10\x00\x12\n\n\x06String\x10\x01\x12\n\n\x06\x44ouble\x10\x02\x12\x0b\n\x07\x42oolean\x10\x03\x12\x08\n\x04\x44\x61te\x10\x04\x12\x0c\n\x08\x44\x61teTime\x10\x05*\x80\x01\n\rFieldRuleType\x12\r\n\tFillEmpty\x10\x00\x12\x0f\n\x0bIgnoreEmpty\x10\x01\x12\x0f\n\x0bRemoveEmpty\x10\x02\x12\x12\n\x0e\x46illOutOfRange\x10\x03\x12\x14\n\x10IgnoreOutOfRange\x10\x04\x12\x14\n\x10RemoveOutOfRange\x10\x05*r\n\x15\x41nonymizationRuleType\x12\x12\n\x0eGeneralization\x10\x00\x12\x0f\n\x0bSuppression\x10\x01\x12\x11\n\rAnatomization\x10\x02\x12\x0f\n\x0bPermutation\x10\x03\x12\x10\n\x0cPerturbation\x10\x04*+\n\x12TransformationType\x12\t\n\x05Merge\x10\x00\x12\n\n\x06Update\x10\x01\x32\x96\x04\n\rScriptManager\x12g\n\x0c\x43reateScript\x12*.etl.script.manager.V1.CreateScriptRequest\x1a+.etl.script.manager.V1.CreateScriptResponse\x12g\n\x0cUpdateScript\x12*.etl.script.manager.V1.UpdateScriptRequest\x1a+.etl.script.manager.V1.UpdateScriptResponse\x12j\n\rReleaseScript\x12+.etl.script.manager.V1.ReleaseScriptRequest\x1a,.etl.script.manager.V1.ReleaseScriptResponse\x12^\n\tGetScript\x12\'.etl.script.manager.V1.GetScriptRequest\x1a(.etl.script.manager.V1.GetScriptResponse\x12g\n\x0cGetAllScript\x12*.etl.script.manager.V1.GetAllScriptRequest\x1a+.etl.script.manager.V1.GetAllScriptResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*etl/script/manager/V1/script_manager.proto\x12\x15\x65tl.script.manager.V1\x1a\x1egoogle/protobuf/wrappers.proto\"D\n\x13\x43reateScriptRequest\x12-\n\x06script\x18\x01 \x01(\x0b\x32\x1d.etl.script.manager.V1.Script\"9\n\x14\x43reateScriptResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\x12\x11\n\tscript_id\x18\x02 \x01(\t\"\xdb\x03\n\x13UpdateScriptRequest\x12\x11\n\tscript_id\x18\x01 \x01(\t\x12;\n\textractor\x18\x02 \x01(\x0b\x32&.etl.script.manager.V1.ExtractorScriptH\x00\x12\x36\n\nfield_rule\x18\x03 \x01(\x0b\x32 .etl.script.manager.V1.FieldRuleH\x00\x12\x46\n\x12\x61nonymization_rule\x18\x04 \x01(\x0b\x32(.etl.script.manager.V1.AnonymizationRuleH\x00\x12\x42\n\x0btransformer\x18\x05 \x01(\x0b\x32+.etl.script.manager.V1.TransformationScriptH\x00\x12\x39\n\x08uploader\x18\x06 \x01(\x0b\x32%.etl.script.manager.V1.UploaderScriptH\x00\x12\x33\n\rfields_to_add\x18\x07 \x03(\x0b\x32\x1c.etl.script.manager.V1.Field\x12\x36\n\x10\x66ields_to_remove\x18\x08 \x03(\x0b\x32\x1c.etl.script.manager.V1.FieldB\x08\n\x06script\"&\n\x14UpdateScriptResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\")\n\x14ReleaseScriptRequest\x12\x11\n\tscript_id\x18\x01 \x01(\t\"\'\n\x15ReleaseScriptResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\"%\n\x10GetScriptRequest\x12\x11\n\tscript_id\x18\x01 \x01(\t\"B\n\x11GetScriptResponse\x12-\n\x06script\x18\x01 \x01(\x0b\x32\x1d.etl.script.manager.V1.Script\"Q\n\x13GetAllScriptRequest\x12\x13\n\x0b\x65tl_task_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"_\n\x14GetAllScriptResponse\x12.\n\x07scripts\x18\x01 \x03(\x0b\x32\x1d.etl.script.manager.V1.Script\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xab\x03\n\x06Script\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12,\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x1c.etl.script.manager.V1.Field\x12\x10\n\x08released\x18\x04 \x01(\x08\x12;\n\textractor\x18\x05 \x01(\x0b\x32&.etl.script.manager.V1.ExtractorScriptH\x00\x12\x36\n\nfield_rule\x18\x06 \x01(\x0b\x32 .etl.script.manager.V1.FieldRuleH\x00\x12\x46\n\x12\x61nonymization_rule\x18\x07 \x01(\x0b\x32(.etl.script.manager.V1.AnonymizationRuleH\x00\x12\x42\n\x0btransformer\x18\x08 \x01(\x0b\x32+.etl.script.manager.V1.TransformationScriptH\x00\x12\x39\n\x08uploader\x18\t \x01(\x0b\x32%.etl.script.manager.V1.UploaderScriptH\x00\x42\x08\n\x06script\"\x92\x01\n\x0f\x45xtractorScript\x12\r\n\x05table\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.etl.script.manager.V1.ExtractorKind\x12\x13\n\x0b\x63onfig_json\x18\x03 \x01(\t\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x15\n\rconnection_id\x18\x05 \x01(\t\"[\n\x0eUploaderScript\x12\x18\n\x10\x64\x65stination_json\x18\x01 \x01(\t\x12\x18\n\x10rewrite_protocol\x18\x02 \x01(\x08\x12\x15\n\rconnection_id\x18\x03 \x01(\t\"\xb2\x01\n\tFieldRule\x12\x15\n\rdefault_value\x18\x01 \x01(\t\x12\x11\n\tmin_value\x18\x02 \x01(\t\x12\x11\n\tmax_value\x18\x03 \x01(\t\x12\x34\n\nfield_type\x18\x04 \x01(\x0e\x32 .etl.script.manager.V1.FieldType\x12\x32\n\x04type\x18\x05 \x01(\x0e\x32$.etl.script.manager.V1.FieldRuleType\"h\n\x11\x41nonymizationRule\x12:\n\x04type\x18\x01 \x01(\x0e\x32,.etl.script.manager.V1.AnonymizationRuleType\x12\x17\n\x0fparameters_json\x18\x02 \x01(\t\"\xa2\x01\n\x14TransformationScript\x12;\n\x15transformation_script\x18\x01 \x01(\x0b\x32\x1c.google.protobuf.StringValue\x12\x37\n\x04type\x18\x02 \x01(\x0e\x32).etl.script.manager.V1.TransformationType\x12\x14\n\x0ctarget_table\x18\x03 \x01(\t\"6\n\x05\x46ield\x12\x19\n\x11\x65xt_datamodule_id\x18\x01 \x01(\t\x12\x12\n\nfield_name\x18\x02 \x01(\t*<\n\rExtractorKind\x12\x08\n\x04\x46ile\x10\x00\x12\x07\n\x03Sql\x10\x01\x12\x08\n\x04Http\x10\x02\x12\x0e\n\nExecutable\x10\x03*U\n\tFieldType\x12\x0b\n\x07Integer\x10\x00\x12\n\n\x06String\x10\x01\x12\n\n\x06\x44ouble\x10\x02\x12\x0b\n\x07\x42oolean\x10\x03\x12\x08\n\x04\x44\x61te\x10\x04\x12\x0c\n\x08\x44\x61teTime\x10\x05*\x80\x01\n\rFieldRuleType\x12\r\n\tFillEmpty\x10\x00\x12\x0f\n\x0bIgnoreEmpty\x10\x01\x12\x0f\n\x0bRemoveEmpty\x10\x02\x12\x12\n\x0e\x46illOutOfRange\x10\x03\x12\x14\n\x10IgnoreOutOfRange\x10\x04\x12\x14\n\x10RemoveOutOfRange\x10\x05*r\n\x15\x41nonymizationRuleType\x12\x12\n\x0eGeneralization\x10\x00\x12\x0f\n\x0bSuppression\x10\x01\x12\x11\n\rAnatomization\x10\x02\x12\x0f\n\x0bPermutation\x10\x03\x12\x10\n\x0cPerturbation\x10\x04*+\n\x12TransformationType\x12\t\n\x05Merge\x10\x00\x12\n\n\x06Update\x10\x01\x32\x96\x04\n\rScriptManager\x12g\n\x0c\x43reateScript\x12*.etl.script.manager.V1.CreateScriptRequest\x1a+.etl.script.manager.V1.CreateScriptResponse\x12g\n\x0cUpdateScript\x12*.etl.script.manager.V1.UpdateScriptRequest\x1a+.etl.script.manager.V1.UpdateScriptResponse\x12j\n\rReleaseScript\x12+.etl.script.manager.V1.ReleaseScriptRequest\x1a,.etl.script.manager.V1.ReleaseScriptResponse\x12^\n\tGetScript\x12\'.etl.script.manager.V1.GetScriptRequest\x1a(.etl.script.manager.V1.GetScriptResponse\x12g\n\x0cGetAllScript\x12*.etl.script.manager.V1.GetAllScriptRequest\x1a+.etl.script.manager.V1.GetAllScriptResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'etl.script.manager.V1.script_manager_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXTRACTORKIND']._serialized_start=2235
-  _globals['_EXTRACTORKIND']._serialized_end=2295
-  _globals['_FIELDTYPE']._serialized_start=2297
-  _globals['_FIELDTYPE']._serialized_end=2382
-  _globals['_FIELDRULETYPE']._serialized_start=2385
-  _globals['_FIELDRULETYPE']._serialized_end=2513
-  _globals['_ANONYMIZATIONRULETYPE']._serialized_start=2515
-  _globals['_ANONYMIZATIONRULETYPE']._serialized_end=2629
-  _globals['_TRANSFORMATIONTYPE']._serialized_start=2631
-  _globals['_TRANSFORMATIONTYPE']._serialized_end=2674
+  _globals['_EXTRACTORKIND']._serialized_start=2299
+  _globals['_EXTRACTORKIND']._serialized_end=2359
+  _globals['_FIELDTYPE']._serialized_start=2361
+  _globals['_FIELDTYPE']._serialized_end=2446
+  _globals['_FIELDRULETYPE']._serialized_start=2449
+  _globals['_FIELDRULETYPE']._serialized_end=2577
+  _globals['_ANONYMIZATIONRULETYPE']._serialized_start=2579
+  _globals['_ANONYMIZATIONRULETYPE']._serialized_end=2693
+  _globals['_TRANSFORMATIONTYPE']._serialized_start=2695
+  _globals['_TRANSFORMATIONTYPE']._serialized_end=2738
   _globals['_CREATESCRIPTREQUEST']._serialized_start=101
   _globals['_CREATESCRIPTREQUEST']._serialized_end=169
   _globals['_CREATESCRIPTRESPONSE']._serialized_start=171
@@ -60,23 +60,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSCRIPTRESPONSE']._serialized_start=871
   _globals['_GETSCRIPTRESPONSE']._serialized_end=937
   _globals['_GETALLSCRIPTREQUEST']._serialized_start=939
-  _globals['_GETALLSCRIPTREQUEST']._serialized_end=981
-  _globals['_GETALLSCRIPTRESPONSE']._serialized_start=983
-  _globals['_GETALLSCRIPTRESPONSE']._serialized_end=1053
-  _globals['_SCRIPT']._serialized_start=1056
-  _globals['_SCRIPT']._serialized_end=1483
-  _globals['_EXTRACTORSCRIPT']._serialized_start=1486
-  _globals['_EXTRACTORSCRIPT']._serialized_end=1632
-  _globals['_UPLOADERSCRIPT']._serialized_start=1634
-  _globals['_UPLOADERSCRIPT']._serialized_end=1725
-  _globals['_FIELDRULE']._serialized_start=1728
-  _globals['_FIELDRULE']._serialized_end=1906
-  _globals['_ANONYMIZATIONRULE']._serialized_start=1908
-  _globals['_ANONYMIZATIONRULE']._serialized_end=2012
-  _globals['_TRANSFORMATIONSCRIPT']._serialized_start=2015
-  _globals['_TRANSFORMATIONSCRIPT']._serialized_end=2177
-  _globals['_FIELD']._serialized_start=2179
-  _globals['_FIELD']._serialized_end=2233
-  _globals['_SCRIPTMANAGER']._serialized_start=2677
-  _globals['_SCRIPTMANAGER']._serialized_end=3211
+  _globals['_GETALLSCRIPTREQUEST']._serialized_end=1020
+  _globals['_GETALLSCRIPTRESPONSE']._serialized_start=1022
+  _globals['_GETALLSCRIPTRESPONSE']._serialized_end=1117
+  _globals['_SCRIPT']._serialized_start=1120
+  _globals['_SCRIPT']._serialized_end=1547
+  _globals['_EXTRACTORSCRIPT']._serialized_start=1550
+  _globals['_EXTRACTORSCRIPT']._serialized_end=1696
+  _globals['_UPLOADERSCRIPT']._serialized_start=1698
+  _globals['_UPLOADERSCRIPT']._serialized_end=1789
+  _globals['_FIELDRULE']._serialized_start=1792
+  _globals['_FIELDRULE']._serialized_end=1970
+  _globals['_ANONYMIZATIONRULE']._serialized_start=1972
+  _globals['_ANONYMIZATIONRULE']._serialized_end=2076
+  _globals['_TRANSFORMATIONSCRIPT']._serialized_start=2079
+  _globals['_TRANSFORMATIONSCRIPT']._serialized_end=2241
+  _globals['_FIELD']._serialized_start=2243
+  _globals['_FIELD']._serialized_end=2297
+  _globals['_SCRIPTMANAGER']._serialized_start=2741
+  _globals['_SCRIPTMANAGER']._serialized_end=3275
 # @@protoc_insertion_point(module_scope)

@@ -134,16 +134,22 @@ class GetScriptResponse(_message.Message):
     def __init__(self, script: _Optional[_Union[Script, _Mapping]] = ...) -> None: ...
 
 class GetAllScriptRequest(_message.Message):
-    __slots__ = ("etl_task_id",)
+    __slots__ = ("etl_task_id", "page_size", "page_token")
     ETL_TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     etl_task_id: str
-    def __init__(self, etl_task_id: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, etl_task_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class GetAllScriptResponse(_message.Message):
-    __slots__ = ("scripts",)
+    __slots__ = ("scripts", "next_page_token")
     SCRIPTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     scripts: _containers.RepeatedCompositeFieldContainer[Script]
-    def __init__(self, scripts: _Optional[_Iterable[_Union[Script, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, scripts: _Optional[_Iterable[_Union[Script, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Script(_message.Message):
     __slots__ = ("id", "task_id", "fields", "released", "extractor", "field_rule", "anonymization_rule", "transformer", "uploader")

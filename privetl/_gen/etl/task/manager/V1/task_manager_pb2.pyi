@@ -34,7 +34,7 @@ STOPPED: TaskState
 FAILED: TaskState
 
 class Task(_message.Message):
-    __slots__ = ("id", "name", "description", "ext_datamodule_id", "extraction_script_ids", "field_rule_script_ids", "anonymization_script_ids", "transformation_script_ids", "uploading_script_id", "state", "seed", "created_by", "created_at", "updated_at", "released_at", "current_run_id", "last_error")
+    __slots__ = ("id", "name", "description", "ext_datamodule_id", "extraction_script_ids", "field_rule_script_ids", "anonymization_script_ids", "transformation_script_ids", "uploading_script_id", "state", "seed", "created_by", "created_at", "updated_at", "released_at", "current_run_id", "last_error", "module_sha256")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,7 @@ class Task(_message.Message):
     RELEASED_AT_FIELD_NUMBER: _ClassVar[int]
     CURRENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    MODULE_SHA256_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     description: str
@@ -69,7 +70,8 @@ class Task(_message.Message):
     released_at: _timestamp_pb2.Timestamp
     current_run_id: str
     last_error: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., ext_datamodule_id: _Optional[str] = ..., extraction_script_ids: _Optional[_Iterable[str]] = ..., field_rule_script_ids: _Optional[_Iterable[str]] = ..., anonymization_script_ids: _Optional[_Iterable[str]] = ..., transformation_script_ids: _Optional[_Iterable[str]] = ..., uploading_script_id: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., seed: _Optional[int] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., released_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., current_run_id: _Optional[str] = ..., last_error: _Optional[str] = ...) -> None: ...
+    module_sha256: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., ext_datamodule_id: _Optional[str] = ..., extraction_script_ids: _Optional[_Iterable[str]] = ..., field_rule_script_ids: _Optional[_Iterable[str]] = ..., anonymization_script_ids: _Optional[_Iterable[str]] = ..., transformation_script_ids: _Optional[_Iterable[str]] = ..., uploading_script_id: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., seed: _Optional[int] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., released_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., current_run_id: _Optional[str] = ..., last_error: _Optional[str] = ..., module_sha256: _Optional[str] = ...) -> None: ...
 
 class CreateTaskRequest(_message.Message):
     __slots__ = ("task",)
@@ -196,6 +198,34 @@ class ReleaseResponse(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     result: bool
     def __init__(self, result: _Optional[bool] = ...) -> None: ...
+
+class GetTaskModuleRequest(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class ConnectionVariable(_message.Message):
+    __slots__ = ("connection_id", "type", "variable", "folder")
+    CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    VARIABLE_FIELD_NUMBER: _ClassVar[int]
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
+    connection_id: str
+    type: str
+    variable: str
+    folder: str
+    def __init__(self, connection_id: _Optional[str] = ..., type: _Optional[str] = ..., variable: _Optional[str] = ..., folder: _Optional[str] = ...) -> None: ...
+
+class GetTaskModuleResponse(_message.Message):
+    __slots__ = ("document_json", "module_sha256", "connections")
+    DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    MODULE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    document_json: str
+    module_sha256: str
+    connections: _containers.RepeatedCompositeFieldContainer[ConnectionVariable]
+    def __init__(self, document_json: _Optional[str] = ..., module_sha256: _Optional[str] = ..., connections: _Optional[_Iterable[_Union[ConnectionVariable, _Mapping]]] = ...) -> None: ...
 
 class StartRequest(_message.Message):
     __slots__ = ("task_id",)

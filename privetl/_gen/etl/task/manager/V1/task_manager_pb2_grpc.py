@@ -80,6 +80,11 @@ class EtlTaskManagerStub:
                 request_serializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.ReleaseRequest.SerializeToString,
                 response_deserializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.ReleaseResponse.FromString,
                 _registered_method=True)
+        self.GetTaskModule = channel.unary_unary(
+                '/etl.task.manager.V1.EtlTaskManager/GetTaskModule',
+                request_serializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.GetTaskModuleRequest.SerializeToString,
+                response_deserializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.GetTaskModuleResponse.FromString,
+                _registered_method=True)
         self.Start = channel.unary_unary(
                 '/etl.task.manager.V1.EtlTaskManager/Start',
                 request_serializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.StartRequest.SerializeToString,
@@ -169,6 +174,14 @@ class EtlTaskManagerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTaskModule(self, request, context):
+        """The data module document a released task compiled into (FAILED_PRECONDITION while a
+        draft), with the environment variables a run of it needs for its connections.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Start(self, request, context):
         """Start a run of a released task (role PROCESS_ETL_TASK): extract, clean, transform,
         anonymize, verify; the result waits in the outbox for review. On a task whose result
@@ -246,6 +259,11 @@ def add_EtlTaskManagerServicer_to_server(servicer, server):
                     servicer.Release,
                     request_deserializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.ReleaseRequest.FromString,
                     response_serializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.ReleaseResponse.SerializeToString,
+            ),
+            'GetTaskModule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaskModule,
+                    request_deserializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.GetTaskModuleRequest.FromString,
+                    response_serializer=etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.GetTaskModuleResponse.SerializeToString,
             ),
             'Start': grpc.unary_unary_rpc_method_handler(
                     servicer.Start,
@@ -511,6 +529,33 @@ class EtlTaskManager:
             '/etl.task.manager.V1.EtlTaskManager/Release',
             etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.ReleaseRequest.SerializeToString,
             etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.ReleaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaskModule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/etl.task.manager.V1.EtlTaskManager/GetTaskModule',
+            etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.GetTaskModuleRequest.SerializeToString,
+            etl_dot_task_dot_manager_dot_V1_dot_task__manager__pb2.GetTaskModuleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,243 @@
+"""Readers of the ExtDatamodule Manager, each scoped by who is asking.
+
+Every authenticated user may see every connection (use case "Get External Datamodule
+Access": a user browses the connections to ask for access to one), but never its
+connection string: a ``ConnectionView`` carries only the redacted form, and the caller's
+own access to it (NONE / REQUESTED / GRANTED with the types held) read from the User
+Manager's grant records. Rights on a connection are those grants, asked here the one way
+(``caller_access_types``) by every service that checks them.
+
+Only ``connection_secret_for_run`` decrypts, and only the worker that runs a task calls it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from privetl.common.context import Actor
+from privetl.common.errors import NotFound
+from privetl.common.paging import Page, keyset_page, scope_of
+from privetl.datamodules import crypto
+from privetl.datamodules.models import Connection
+from privetl.users.models import AccessRequest, AccessState
+from privetl.users.selectors import grants_current_q
+
+ACCESS_NONE = "NONE"
+ACCESS_REQUESTED = "REQUESTED"
+ACCESS_GRANTED = "GRANTED"
+_TYPE_ORDER = ("READ", "WRITE", "OWNER")
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """A connection as every door shows it: redacted string, owners, the caller's access."""
+
+    id: str
+    name: str
+    description: str
+    type: str
+    contract: str
+    connection_string_redacted: str
+    owner_user_ids: list[str]
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    caller_access: str
+    caller_access_types: list[str]
+
+
+@dataclass
+class _Access:
+    """What the grant records say about one connection, gathered in one pass."""
+
+    owners: set[str]
+    caller_types: set[str]
+    caller_pending: bool
+
+
+def _live_pending_q(now: dt.datetime) -> Q:
+    return Q(state=AccessState.PENDING) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def _access_of(*, actor: Actor, connection_ids: list[str]) -> dict[str, _Access]:
+    """Owners and the caller's access for many connections in one query.
+
+    One row per current grant or live pending request that is either an OWNER grant (for
+    ``owner_user_ids``) or the caller's own, so the cost is flat in the number of
+    connections on the page and in the grants other users hold.
+    """
+    now = timezone.now()
+    access = {
+        cid: _Access(owners=set(), caller_types=set(), caller_pending=False)
+        for cid in connection_ids
+    }
+    if not connection_ids:
+        return access
+    current = grants_current_q(now)
+    rows = (
+        AccessRequest.objects.filter(ext_datamodule_id__in=connection_ids)
+        .filter(
+            (current & Q(owner=True))
+            | (Q(user_id=actor.user_id) & (current | _live_pending_q(now)))
+        )
+        .order_by()
+        .values_list("ext_datamodule_id", "user_id", "state", "read", "write", "owner")
+    )
+    for module_id, user_id, state, read, write, owner in rows:
+        entry = access[module_id]
+        granted = state == AccessState.APPROVED
+        if granted and owner:
+            entry.owners.add(user_id)
+        if user_id != actor.user_id:
+            continue
+        if granted:
+            entry.caller_types.update(
+                name for name, held in zip(_TYPE_ORDER, (read, write, owner), strict=True) if held
+            )
+        else:
+            entry.caller_pending = True
+    return access
+
+
+def _view(connection: Connection, access: _Access) -> ConnectionView:
+    if access.caller_types:
+        caller_access = ACCESS_GRANTED
+    elif access.caller_pending:
+        caller_access = ACCESS_REQUESTED
+    else:
+        caller_access = ACCESS_NONE
+    return ConnectionView(
+        id=connection.id,
+        name=connection.name,
+        description=connection.description,
+        type=connection.type,
+        contract=connection.contract,
+        connection_string_redacted=connection.connection_string_redacted,
+        owner_user_ids=sorted(access.owners),
+        created_by=connection.created_by,
+        created_at=connection.created_at,
+        updated_at=connection.updated_at,
+        caller_access=caller_access,
+        caller_access_types=[t for t in _TYPE_ORDER if t in access.caller_types],
+    )
+
+
+def _views(*, actor: Actor, connections: Iterable[Connection]) -> list[ConnectionView]:
+    connections = list(connections)
+    access = _access_of(actor=actor, connection_ids=[c.id for c in connections])
+    return [_view(c, access[c.id]) for c in connections]
+
+
+def _connection(connection_id: str) -> Connection:
+    try:
+        return Connection.objects.defer("connection_string_ciphertext").get(pk=connection_id)
+    except Connection.DoesNotExist:
+        raise NotFound(
+            f"connection {connection_id!r} does not exist; GetAllConnection lists them",
+            field="connection_id",
+        ) from None
+
+
+def connection_exists(connection_id: str) -> bool:
+    """True when a connection has this id."""
+    return Connection.objects.filter(pk=connection_id).exists()
+
+
+def module_catalog_answer(ext_datamodule_id: str) -> bool | None:
+    """The User Manager's question "is this id an external data module?" (its module catalog).
+
+    True for a connection. False for any other id once the platform has connections at
+    all; None (no opinion) while it has none, so the modules access requests named before
+    connections existed keep working. The User Manager also accepts an id that access
+    records already name. One query (two for an unknown id).
+    """
+    if Connection.objects.filter(pk=ext_datamodule_id).exists():
+        return True
+    return False if Connection.objects.exists() else None
+
+
+def connection_get_for_actor(*, actor: Actor, connection_id: str) -> ConnectionView:
+    """GetConnection: any authenticated user may read a connection (never its secret).
+
+    Raises ``NotFound`` when it does not exist. Two queries: the connection, its grants.
+    """
+    connection = _connection(connection_id)
+    return _views(actor=actor, connections=[connection])[0]
+
+
+def connection_list_for_actor(
+    *,
+    actor: Actor,
+    type: str = "",  # noqa: A002 - the contract's field name
+    page_size: int | None = None,
+    page_token: str = "",
+) -> Page[ConnectionView]:
+    """GetAllConnection: every connection (of ``type`` when given), ordered by id, with the
+    caller's access to each. Two queries per page whatever the number of grants."""
+    connections = Connection.objects.defer("connection_string_ciphertext")
+    if type:
+        connections = connections.filter(type=type)
+    page = keyset_page(
+        connections,
+        order=("id",),
+        scope=scope_of("connections", type),
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return Page(
+        items=_views(actor=actor, connections=page.items), next_page_token=page.next_page_token
+    )
+
+
+def connection_secret_for_run(connection_id: str) -> str:
+    """The decrypted connection string. Only the worker that runs a task calls this.
+
+    No door, no list and no error message ever holds what this returns; the run hands it
+    straight to the extractor or uploader that opens the connection. Raises ``NotFound``
+    for an unknown id and ``crypto.UndecryptableSecret`` when no configured key opens it.
+    """
+    token = (
+        Connection.objects.filter(pk=connection_id)
+        .values_list("connection_string_ciphertext", flat=True)
+        .first()
+    )
+    if token is None:
+        raise NotFound(f"connection {connection_id!r} does not exist", field="connection_id")
+    return crypto.decrypted(token)
+
+
+def connection_contract(*, connection_id: str) -> dict[str, Any] | None:
+    """The parsed contract (Croissant JSON-LD) of a connection; None when it has none.
+
+    Raises ``NotFound`` when there is no such connection. The contract was validated when
+    it was set, so it parses.
+    """
+    text = Connection.objects.filter(pk=connection_id).values_list("contract", flat=True).first()
+    if text is None:
+        raise NotFound(f"connection {connection_id!r} does not exist", field="connection_id")
+    if not text.strip():
+        return None
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def caller_access_types(*, actor: Actor, connection_id: str) -> frozenset[str]:
+    """The caller's current grant types on a connection (READ / WRITE / OWNER); empty when none.
+
+    The one question other services (tasks, scripts) ask before they let an editor use a
+    connection. One query; an unknown id simply holds no grant.
+    """
+    held: set[str] = set()
+    rows = AccessRequest.objects.filter(
+        grants_current_q(), ext_datamodule_id=connection_id, user_id=actor.user_id
+    ).values_list("read", "write", "owner")
+    for flags in rows:
+        held.update(name for name, on in zip(_TYPE_ORDER, flags, strict=True) if on)
+    return frozenset(held)
