@@ -252,9 +252,8 @@ def _publish_directory(
     previous = delta.version_number(latest) if latest is not None else None
     version = max(previous or 0, module.version) + 1
     lineage = _with_previous(lineage, previous)
-    reverted = delta.revert_to(
-        store, _delta_versions(latest) if latest is not None else {}, version=previous, run_id=run_id
-    )
+    named = _delta_versions(latest) if latest is not None else {}
+    reverted = delta.revert_to(store, named, version=previous, run_id=run_id)
 
     # 1. files: every table's new Parquet files, in no snapshot yet
     prepared = [
@@ -275,7 +274,7 @@ def _publish_directory(
         )
     except Exception:
         # This run's own commits are in no published version: restore what it committed.
-        _revert_own(store, prepared[: len(snapshots)], version=previous, run_id=run_id)
+        _revert_own(store, prepared[: len(snapshots)], named, version=previous, run_id=run_id)
         raise
     version_relative = f"{delta.VERSIONS_DIR}/{version}/{delta.METADATA_FILE}"
     return PublishedVersion(
@@ -329,16 +328,23 @@ def _write_metadata(
 
 
 def _revert_own(
-    store: Store, committed: list[delta.PreparedTable], *, version: int | None, run_id: str
+    store: Store,
+    committed: list[delta.PreparedTable],
+    named: Mapping[str, int],
+    *,
+    version: int | None,
+    run_id: str,
 ) -> None:
     """Best effort, on a failed publication: restore each table this run committed to the
-    Delta version it had before (a new table has none to go back to). What fails here is
-    left to the next publication, which reverts every unpublished commit and reports it."""
+    Delta version the published metadata names (else the one it had before; a new table has
+    none to go back to). What fails here is left to the next publication, which reverts
+    every unpublished commit and reports it."""
     for table in committed:
-        if table.base_version is None:
+        target = named.get(table.table, table.base_version)
+        if target is None:
             continue
         with contextlib.suppress(PublishError):
-            delta.restore_table(store, table.table, table.base_version, version=version, run_id=run_id)
+            delta.restore_table(store, table.table, target, version=version, run_id=run_id)
 
 
 def _with_previous(lineage: Any, previous: int | None) -> Any:
