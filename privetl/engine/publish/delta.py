@@ -548,14 +548,37 @@ def snapshot(store: Store, table: str, delta: DeltaTable) -> TableSnapshot:
 def read_snapshot(
     root: str, table: str, delta_version: int, storage_options: Mapping[str, str] | None = None
 ) -> pa.Table:
-    """Time travel: the rows of ``table`` as published at Delta version ``delta_version``."""
+    """Time travel: the rows of ``table`` as published at Delta version ``delta_version``.
+
+    Read through pyarrow's own filesystem (``native_filesystem``), never deltalake's default
+    Python one: with that, the process can abort at exit after a successful read.
+    """
     store = Store(root, storage_options)
+    relative = f"{TABLES_DIR}/{table}"
     delta = DeltaTable(
-        store.uri(f"{TABLES_DIR}/{table}"),
+        store.uri(relative),
         version=delta_version,
         storage_options=dict(storage_options or {}) or None,
     )
-    return delta.to_pyarrow_table()
+    return delta.to_pyarrow_table(filesystem=native_filesystem(store, relative))
+
+
+def native_filesystem(store: Store, relative: str) -> Any:
+    """A pyarrow filesystem rooted at the Delta table ``relative``, for ``to_pyarrow_*``.
+
+    Why: deltalake's default is a Python filesystem handler (``PyFileSystem``). pyarrow's
+    I/O threads release the scan's last buffers — Python objects — after the read returns;
+    one that does so while the interpreter is finalizing is ended by CPython (3.11 to 3.13)
+    with ``pthread_exit``, whose unwinding through a C++ destructor calls
+    ``std::terminate``: "terminate called without an active exception", exit status 134,
+    in a few percent of processes, with every deltalake and pyarrow release tried (issue 10).
+    A native filesystem keeps Python out of those threads.
+    """
+    from pyarrow import fs as pafs
+
+    if store.remote:
+        return pafs.SubTreeFileSystem(store.path(relative), store.filesystem)
+    return pafs.SubTreeFileSystem(str(Path(store.uri(relative)).resolve()), pafs.LocalFileSystem())
 
 
 def revert_to(
