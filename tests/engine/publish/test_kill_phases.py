@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.fs as fs
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
@@ -61,6 +63,13 @@ def _latest(out: Path, table: str) -> DeltaTable:
     return DeltaTable(str(out / "tables" / table))
 
 
+def _arrow(path: Path, version: int | None = None) -> pa.Table:
+    """A Delta table's snapshot (latest: None), read as the README says (pyarrow's own
+    filesystem: the default one can abort this process at exit, see test_read_exit)."""
+    filesystem = fs.SubTreeFileSystem(str(path.resolve()), fs.LocalFileSystem())
+    return DeltaTable(str(path), version=version).to_pyarrow_table(filesystem=filesystem)
+
+
 @pytest.mark.parametrize("phase", ["files", "first-commit", "commits"])
 def test_a_run_killed_at_each_phase_publishes_no_row_and_the_next_run_reverts(
     tmp_path: Path, phase: str
@@ -95,7 +104,7 @@ def test_a_run_killed_at_each_phase_publishes_no_row_and_the_next_run_reverts(
     expected_ahead = {"files": set(), "first-commit": {"customers"}, "commits": set(TABLES)}[phase]
     assert ahead == expected_ahead  # the commits that a reader of the latest snapshot would see
     for table in ahead:
-        assert _sorted(_latest(out, table).to_pyarrow_table().to_pylist()) != before[table]
+        assert _sorted(_arrow(out / "tables" / table).to_pylist()) != before[table]
     orphans = {t: _latest(out, t).version() for t in ahead}
 
     report = _run(module, out, tmp_path)
@@ -113,7 +122,7 @@ def test_a_run_killed_at_each_phase_publishes_no_row_and_the_next_run_reverts(
     for table in TABLES:  # consistent: every table's latest snapshot is the published one
         latest = _latest(out, table)
         assert latest.version() == named[table]
-        assert _sorted(latest.to_pyarrow_table().to_pylist()) == published[table]
+        assert _sorted(_arrow(out / "tables" / table).to_pylist()) == published[table]
         history = {int(h["version"]): h for h in latest.history()}
         if table in ahead:
             assert history[orphans[table] + 1]["privetl.restores"] == str(named_before[table])
@@ -130,7 +139,7 @@ def test_a_second_run_does_not_revert_again(tmp_path: Path) -> None:
     _run(module, out, tmp_path)
     named = _named(out)
     # a commit nobody published (its rows are beside the point)
-    write_deltalake(str(out / "tables" / "customers"), _latest(out, "customers").to_pyarrow_table(), mode="overwrite")
+    write_deltalake(str(out / "tables" / "customers"), _arrow(out / "tables" / "customers"), mode="overwrite")
     first = revert_unpublished(out)
     assert [(r.table, r.from_version, r.to_version) for r in first] == [
         ("customers", named["customers"] + 1, named["customers"])
@@ -188,7 +197,7 @@ def test_arrow_tables_killed_at_each_phase(tmp_path: Path, phase: str) -> None:
     for table in ("people", "pets"):
         latest = DeltaTable(str(root / "tables" / table))
         assert latest.version() == published.delta_versions[table]
-        assert latest.to_pyarrow_table().num_rows == 4
+        assert _arrow(root / "tables" / table).num_rows == 4
         assert read_table(root, table, 2).num_rows == 2
 
 
@@ -210,7 +219,7 @@ def test_a_failure_after_the_commits_restores_them_at_once(tmp_path: Path) -> No
         publish_version(module, doc, _tables(5), destination=root, lineage=_lineage(), before_visible=changed)
     assert latest_version(root) == 2
     for table in ("people", "pets"):
-        assert DeltaTable(str(root / "tables" / table)).to_pyarrow_table().num_rows == 2
+        assert _arrow(root / "tables" / table).num_rows == 2
     again = publish_version(module, doc, _tables(3), destination=root, lineage=_lineage())
     assert again.reverted == ()
 
@@ -239,7 +248,7 @@ def test_the_metadata_names_each_tables_delta_version_and_how_to_load_it(tmp_pat
         dataset = mlc.Dataset(jsonld=str(root / "versions" / str(version) / "metadata.json"))
         assert dataset.metadata.version == f"{version}.0.0"
         loaded = sorted(int(r["people/id"]) for r in dataset.records(record_set="people"))
-        delta_rows = DeltaTable(str(root / "tables" / "people"), version=n).to_pyarrow_table()
+        delta_rows = _arrow(root / "tables" / "people", n)
         assert loaded == sorted(delta_rows.column("id").to_pylist()) == list(range(rows))
     assert third.delta_versions == {"people": 1, "pets": 1}
     # a published document published again keeps one note per record set, the new one
