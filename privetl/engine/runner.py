@@ -233,7 +233,7 @@ def _process(
     from privetl.engine.clean import clean_tables
     from privetl.engine.extract import check_unchanged
     from privetl.engine.privacy import enforce
-    from privetl.engine.publish import publish_version
+    from privetl.engine.publish import publish_version, revert_unpublished
     from privetl.engine.transform import apply_transformations
 
     assert report.seed is not None
@@ -301,6 +301,9 @@ def _process(
                 }
 
     with bar.stage("publish"):
+        # Delta commits of a run killed before its version became visible are undone first.
+        for reverted in revert_unpublished(destination, base_dir=path.parent, run_id=report.run_id):
+            report.warnings.append(reverted.describe())
         published = publish_version(
             module,
             doc,

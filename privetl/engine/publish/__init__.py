@@ -12,6 +12,7 @@ whose document says version 1 is first published as version 2.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -32,7 +33,13 @@ from privetl.engine.metadata import (
     SqlSource,
 )
 from privetl.engine.publish import delta
-from privetl.engine.publish.delta import DataFile, EngineTable, Store, TableSnapshot
+from privetl.engine.publish.delta import (
+    DataFile,
+    EngineTable,
+    RevertedCommit,
+    Store,
+    TableSnapshot,
+)
 
 TableData: TypeAlias = (
     pa.RecordBatchReader | pa.Table | Callable[[], pa.RecordBatchReader | pa.Table] | EngineTable
@@ -44,11 +51,13 @@ __all__ = [
     "DataFile",
     "EngineTable",
     "PublishedVersion",
+    "RevertedCommit",
     "TableData",
     "latest_version",
     "publish_version",
     "read_table",
     "resolve_destination",
+    "revert_unpublished",
 ]
 
 
@@ -66,6 +75,8 @@ class PublishedVersion:
     """Directory destinations: the Delta table version of each table in this version."""
     files: tuple[DataFile, ...] = ()
     """Directory destinations: the exact Parquet files of this version."""
+    reverted: tuple[RevertedCommit, ...] = ()
+    """Directory destinations: Delta commits of runs that never published, undone first."""
 
 
 def resolve_destination(
@@ -154,6 +165,33 @@ def latest_version(
     return None if document is None else delta.version_number(document)
 
 
+def revert_unpublished(
+    destination: DestinationSpec | str | Path,
+    *,
+    base_dir: Path | None = None,
+    storage_options: Mapping[str, str] | None = None,
+    run_id: str = "",
+) -> list[RevertedCommit]:
+    """Undo the Delta commits of runs that were killed before their version became visible.
+
+    Each table of the latest published version whose latest Delta snapshot is newer than the
+    Delta version that version's metadata names is restored to it (Delta's restore, a new
+    commit), so ``DeltaTable(path)`` shows the published rows again. Returns what was
+    reverted (table, from which Delta version to which); nothing for PostgreSQL, whose
+    publication is one transaction. ``publish_version`` does this first as well.
+    """
+    spec = resolve_destination(destination, base_dir)
+    if isinstance(spec, PostgresDestination):
+        return []
+    store = Store(spec.path, storage_options)
+    latest = delta.latest_document(store)
+    if latest is None:
+        return []
+    return delta.revert_to(
+        store, _delta_versions(latest), version=delta.version_number(latest), run_id=run_id
+    )
+
+
 def read_table(root: str | Path, table: str, version: int | None = None) -> pa.Table:
     """The rows of ``table`` as published in ``version`` (latest if None), via Delta time travel."""
     store = Store(str(root))
@@ -177,15 +215,16 @@ def read_table(root: str | Path, table: str, version: int | None = None) -> pa.T
 # --- directory ---------------------------------------------------------------------------------
 
 DELTA_VERSIONS_KEY = "privetl:deltaVersions"
-"""Key (on the version's ``prov:wasGeneratedBy`` activity) mapping each table to its Delta
-table version: version N of the module = those Delta versions (time travel)."""
+"""Key (at the top of the version's metadata, and on its ``prov:wasGeneratedBy`` activity)
+mapping each table to its Delta table version: version N of the module = those Delta
+versions (time travel). Readers load these versions, never a table's latest snapshot."""
 
 
 def _delta_versions(document: Mapping[str, Any]) -> dict[str, int]:
     """Table -> Delta version of a published version's metadata.
 
-    Written on the ``prov:wasGeneratedBy`` activity (the run generated those table
-    versions); a top-level key is accepted too.
+    Written at the top and on the ``prov:wasGeneratedBy`` activity (the run generated
+    those table versions); older versions have only the latter.
     """
     activity = document.get("prov:wasGeneratedBy")
     raw = document.get(DELTA_VERSIONS_KEY)
@@ -213,20 +252,55 @@ def _publish_directory(
     previous = delta.version_number(latest) if latest is not None else None
     version = max(previous or 0, module.version) + 1
     lineage = _with_previous(lineage, previous)
+    named = _delta_versions(latest) if latest is not None else {}
+    reverted = delta.revert_to(store, named, version=previous, run_id=run_id)
 
+    # 1. files: every table's new Parquet files, in no snapshot yet
+    prepared = [
+        delta.prepare_engine_table(store, name, data)
+        if isinstance(data, EngineTable) and not store.remote
+        else delta.prepare_table(store, name, _open(data))
+        for name, data in tables.items()
+    ]
+    # 2. commits, one table after another; 3. the metadata, its pointer last
     snapshots: list[TableSnapshot] = []
-    for name, data in tables.items():
-        if isinstance(data, EngineTable) and not store.remote:
-            snapshots.append(
-                delta.commit_engine_table(store, name, data, version=version, run_id=run_id)
-            )
-        else:
-            snapshots.append(
-                delta.write_table(store, name, _open(data), version=version, run_id=run_id)
-            )
-    if before_visible is not None:
-        before_visible()
+    try:
+        for table in prepared:
+            snapshots.append(delta.commit_table(store, table, version=version, run_id=run_id))
+        if before_visible is not None:
+            before_visible()
+        documents = _write_metadata(
+            store, module, doc, version=version, snapshots=snapshots, lineage=lineage, rewrite=rewrite
+        )
+    except Exception:
+        # This run's own commits are in no published version: restore what it committed.
+        _revert_own(store, prepared[: len(snapshots)], named, version=previous, run_id=run_id)
+        raise
+    version_relative = f"{delta.VERSIONS_DIR}/{version}/{delta.METADATA_FILE}"
+    return PublishedVersion(
+        version=version,
+        destination=store.root,
+        metadata_location=store.uri(version_relative),
+        document=documents[version_relative],
+        tables={s.table: s.rows for s in snapshots},
+        delta_versions={s.table: s.delta_version for s in snapshots},
+        files=tuple(f for s in snapshots for f in s.files),
+        reverted=tuple(reverted),
+    )
 
+
+def _write_metadata(
+    store: Store,
+    module: DataModule,
+    doc: Mapping[str, Any],
+    *,
+    version: int,
+    snapshots: list[TableSnapshot],
+    lineage: Any,
+    rewrite: bool,
+) -> dict[str, dict[str, Any]]:
+    """Write the version's metadata, ``versions/<N>/metadata.json`` first and the pointer
+    ``metadata.json`` LAST: only then is the version visible."""
     files = [f for s in snapshots for f in s.files]
     delta_versions = {s.table: s.delta_version for s in snapshots}
     version_relative = f"{delta.VERSIONS_DIR}/{version}/{delta.METADATA_FILE}"
@@ -250,15 +324,27 @@ def _publish_directory(
         )  # LAST: now visible
     except OSError as exc:
         raise PublishError(f"writing the metadata of version {version} failed: {exc}") from exc
-    return PublishedVersion(
-        version=version,
-        destination=store.root,
-        metadata_location=store.uri(version_relative),
-        document=documents[version_relative],
-        tables={s.table: s.rows for s in snapshots},
-        delta_versions=delta_versions,
-        files=tuple(files),
-    )
+    return documents
+
+
+def _revert_own(
+    store: Store,
+    committed: list[delta.PreparedTable],
+    named: Mapping[str, int],
+    *,
+    version: int | None,
+    run_id: str,
+) -> None:
+    """Best effort, on a failed publication: restore each table this run committed to the
+    Delta version the published metadata names (else the one it had before; a new table has
+    none to go back to). What fails here is left to the next publication, which reverts
+    every unpublished commit and reports it."""
+    for table in committed:
+        target = named.get(table.table, table.base_version)
+        if target is None:
+            continue
+        with contextlib.suppress(PublishError):
+            delta.restore_table(store, table.table, target, version=version, run_id=run_id)
 
 
 def _with_previous(lineage: Any, previous: int | None) -> Any:
@@ -296,7 +382,31 @@ def _version_doc(
     )
     activity = document.setdefault("prov:wasGeneratedBy", {"@type": "prov:Activity"})
     activity[DELTA_VERSIONS_KEY] = dict(delta_versions)
+    document[DELTA_VERSIONS_KEY] = dict(delta_versions)
+    for record_set in document.get("recordSet", []):
+        name = record_set.get("name")
+        if name in delta_versions:
+            record_set["description"] = _with_delta_note(
+                record_set.get("description"), f"{prefix}{delta.TABLES_DIR}/{name}", delta_versions[name]
+            )
     return document
+
+
+DELTA_NOTE = "This version of the table is the Delta table"
+"""How a record set's description names its Delta table and version (replaced, never added
+twice, when a published document is published again)."""
+
+
+def _with_delta_note(description: Any, path: str, delta_version: int) -> str:
+    """The description, ending with where the table is and which Delta version to load."""
+    kept = str(description or "").split(DELTA_NOTE, 1)[0].rstrip()
+    note = (
+        f"{DELTA_NOTE} {path} (relative to this file) at Delta version {delta_version}; load exactly"
+        f" that version: DeltaTable(path, version={delta_version}) (deltalake), or"
+        f' spark.read.format("delta").option("versionAsOf", {delta_version}).load(path).'
+        " Its latest snapshot can be ahead of this version while a run publishes."
+    )
+    return f"{kept} {note}" if kept else note
 
 
 def _rewritten(module: DataModule, files: list[Any]) -> DataModule:
