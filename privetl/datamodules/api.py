@@ -191,7 +191,8 @@ class ConnectionUpdateIn(serializers.Serializer):
         child=serializers.CharField(),
         required=False,
         help_text="Fields to change: name, description, type, contract, connection_string. "
-        "Empty: all of them given (connection_string only when sent). Any other path is 400.",
+        "Empty: every field sent with a value (so it never clears one: name it here to clear "
+        "it). Any other path is 400.",
     )
     name = _text("New display name.")
     description = _text("New description.")
