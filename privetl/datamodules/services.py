@@ -181,9 +181,10 @@ _PLACEHOLDER = "privetl:collectionProtocol"
 def _contract_problems(document: Any) -> list[str]:
     if not isinstance(document, dict) or _PLACEHOLDER in document:
         return [str(p) for p in validate_document(document)]
+    records = document.get("recordSet")
     tables = [
         str(record.get("name") or record.get("@id"))
-        for record in document.get("recordSet") or []
+        for record in (records if isinstance(records, list) else [])
         if isinstance(record, dict) and (record.get("name") or record.get("@id"))
     ]
     checked = {

@@ -125,6 +125,7 @@ def test_create_needs_the_role(alice, admin) -> None:
         ),
         ({"contract": "{not json"}, "connection.contract", "not JSON"),
         ({"contract": "[]"}, "connection.contract", "JSON object"),
+        ({"contract": '{"recordSet": 5}'}, "connection.contract", "$.recordSet"),
         ({"owner_user_ids": ["nobody"]}, "connection.owner_user_ids", "not a user"),
         ({"owner_user_ids": ["bad id!"]}, "connection.owner_user_ids", "not allowed"),
     ],
