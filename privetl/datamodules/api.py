@@ -191,7 +191,8 @@ class ConnectionUpdateIn(serializers.Serializer):
         child=serializers.CharField(),
         required=False,
         help_text="Fields to change: name, description, type, contract, connection_string. "
-        "Empty: all of them given (connection_string only when sent). Any other path is 400.",
+        "Empty: every field sent with a value (so it never clears one: name it here to clear "
+        "it). Any other path is 400.",
     )
     name = _text("New display name.")
     description = _text("New description.")
@@ -251,7 +252,9 @@ class ConnectionsView(APIView):
         operation_id="connections_list",
         summary="List connections (GetAllConnection)",
         description="Every connection (only one `type` when given), ordered by id, with your "
-        "access to each (NONE, REQUESTED or GRANTED and the types held), one page at a time.",
+        "access to each (NONE, REQUESTED or GRANTED and the types held), one page at a time "
+        "(`contract` is left empty in the list: GetConnection gives it): "
+        f"at most {MAX_PAGE_SIZE} per page (`page_size`), `next_page_token` until the last page.",
         parameters=[
             OpenApiParameter("type", str, enum=TYPE_CHOICES, description="Only this type."),
             *PAGING,

@@ -181,9 +181,10 @@ _PLACEHOLDER = "privetl:collectionProtocol"
 def _contract_problems(document: Any) -> list[str]:
     if not isinstance(document, dict) or _PLACEHOLDER in document:
         return [str(p) for p in validate_document(document)]
+    records = document.get("recordSet")
     tables = [
         str(record.get("name") or record.get("@id"))
-        for record in document.get("recordSet") or []
+        for record in (records if isinstance(records, list) else [])
         if isinstance(record, dict) and (record.get("name") or record.get("@id"))
     ]
     checked = {
@@ -331,10 +332,18 @@ def connection_create(
 
 def update_paths(update_mask: Iterable[str], given: dict[str, Any]) -> list[str]:
     """The fields an update changes: the mask's paths (each checked), or — for an empty mask —
-    every updatable field, the write-only connection string only when one was sent."""
+    every updatable field that was sent with a value. proto3 cannot tell an unset field from
+    an empty one, so an empty mask never clears anything: to clear a description or a
+    contract, name it in the mask."""
     paths = [p.strip() for p in update_mask if p.strip()]
     if not paths:
-        return [p for p in UPDATABLE if p != "connection_string" or given.get("connection_string")]
+        sent = [p for p in UPDATABLE if given.get(p)]
+        if not sent:
+            raise InvalidArgument(
+                "nothing to update: send the fields to change, or name them in update_mask",
+                field="update_mask",
+            )
+        return sent
     for path in paths:
         bare = path.removeprefix("connection.")
         if bare in NOT_UPDATABLE:

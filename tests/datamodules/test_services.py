@@ -125,6 +125,7 @@ def test_create_needs_the_role(alice, admin) -> None:
         ),
         ({"contract": "{not json"}, "connection.contract", "not JSON"),
         ({"contract": "[]"}, "connection.contract", "JSON object"),
+        ({"contract": '{"recordSet": 5}'}, "connection.contract", "$.recordSet"),
         ({"owner_user_ids": ["nobody"]}, "connection.owner_user_ids", "not a user"),
         ({"owner_user_ids": ["bad id!"]}, "connection.owner_user_ids", "not allowed"),
     ],
@@ -275,14 +276,17 @@ def test_update_of_the_connection_string_reencrypts_and_redacts(carol, dave) -> 
     assert selectors.connection_secret_for_run("shop").endswith("@db2.example/shop")
 
 
-def test_empty_mask_updates_every_field_given_and_keeps_the_secret(carol) -> None:
-    _create(carol, description="old")
-    services.connection_update(
-        actor=carol, connection_id="shop", name="N", description="D", type="SQL"
-    )
+def test_empty_mask_updates_every_field_sent_and_clears_nothing(carol, contract) -> None:
+    _create(carol, description="old", contract=contract)
+    view = services.connection_update(actor=carol, connection_id="shop", name="N")
+    assert (view.name, view.description, view.contract) == ("N", "old", contract)
     assert selectors.connection_secret_for_run("shop") == PG
-    view = selectors.connection_get_for_actor(actor=carol, connection_id="shop")
-    assert (view.name, view.description) == ("N", "D")
+    view = services.connection_update(
+        actor=carol, connection_id="shop", update_mask=["description", "contract"]
+    )
+    assert (view.description, view.contract) == ("", "")
+    with pytest.raises(InvalidArgument, match="nothing to update"):
+        services.connection_update(actor=carol, connection_id="shop")
 
 
 @pytest.mark.parametrize(
