@@ -72,7 +72,7 @@ def _filter(max_length: int, help_text: str) -> rest_fields.TextField:
     )
 
 
-class AuditLogQuerySerializer(serializers.Serializer):
+class AuditLogQuerySerializer(rest_fields.QuerySerializer):
     """The filters and paging of GET /api/v1/audit-logs (its query parameters in the schema).
 
     All filters are exact matches; empty or omitted means "any".

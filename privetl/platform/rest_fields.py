@@ -347,6 +347,26 @@ class AwareDateTimeField(_Strict, serializers.DateTimeField):
             self.refuse(f"{self.name} is out of range: {shape}")
 
 
+class QuerySerializer(serializers.Serializer):
+    """The query string of a list: its declared parameters only.
+
+    An unknown parameter is refused rather than ignored: a client that misspells a filter
+    (``?actor=alice``) or uses an old name would otherwise get every record, unfiltered,
+    without being told.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        known = set(self.fields)
+        unknown = sorted(name for name in data if name not in known)
+        if unknown:
+            raise InvalidArgument(
+                f"{unknown[0][:64]!r} is not a query parameter of this list: use "
+                f"{', '.join(self.fields)}",
+                field=unknown[0][:64],
+            )
+        return super().to_internal_value(data)
+
+
 class StrictFieldSchema(OpenApiSerializerFieldExtension):
     """The schema of a strict text field: DRF's string plus the field's ``pattern``."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +37,7 @@ USER_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     pattern=ID_PATTERN.pattern,
     description=f"The user's id ({ID_RULE}).",
+    examples=[OpenApiExample("a user", value="alice")],
 )
 ACCESS_REQUEST_ID = OpenApiParameter(
     "access_request_id",
@@ -44,10 +45,11 @@ ACCESS_REQUEST_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     pattern=ID_PATTERN.pattern,
     description=f"The access request's id ({ID_RULE}).",
+    examples=[OpenApiExample("a request", value="req-1")],
 )
 
 
-class PagingQuery(serializers.Serializer):
+class PagingQuery(rest_fields.QuerySerializer):
     """``page_size`` and ``page_token``: the same two inputs as every gRPC list."""
 
     page_size = rest_fields.PageSizeField()

@@ -205,3 +205,9 @@ def test_the_text_patterns_accept_what_the_checks_accept(value: str) -> None:
 
     assert bool(re.fullmatch(FREE_TEXT_PATTERN, value)) == accepts(checked_free_text)
     assert bool(re.fullmatch(DISPLAY_NAME_PATTERN, value)) == accepts(checked_display_name)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/audit-logs", "/api/v1/users", "/api/v1/access-requests"])
+def test_an_unknown_query_parameter_is_refused_not_ignored(users, url) -> None:
+    message = refused(client_for("root").get(url, {"actor": "alice"}), "actor")
+    assert "'actor' is not a query parameter of this list: use " in message
