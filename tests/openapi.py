@@ -6,7 +6,8 @@ matches it. ``tests/conftest.py`` puts :class:`ResponseCheckMiddleware` outermos
 Django's test ``Client``, DRF's ``APIClient`` or real HTTP to ``live_server`` — has its
 response validated by openapi-core: the path and method must be documented, the status code
 documented for that operation, and the body valid for its response schema, with no field the
-schema does not name. New endpoints
+schema does not name. A 405 to a method a documented path does not offer, and OPTIONS, are no
+operation and pass (a fuzzer, ``tests/contracts/test_fuzz_rest.py``, tries them everywhere). New endpoints
 under the documented prefix (``/api/v1/``) are covered with no extra step.
 
 A response that does not match fails the test that received it (at teardown, naming the
