@@ -6,7 +6,8 @@ matches it. ``tests/conftest.py`` puts :class:`ResponseCheckMiddleware` outermos
 Django's test ``Client``, DRF's ``APIClient`` or real HTTP to ``live_server`` — has its
 response validated by openapi-core: the path and method must be documented, the status code
 documented for that operation, and the body valid for its response schema, with no field the
-schema does not name. New endpoints
+schema does not name. A 405 to a method a documented path does not offer, and OPTIONS, are no
+operation and pass (a fuzzer, ``tests/contracts/test_fuzz_rest.py``, tries them everywhere). New endpoints
 under the documented prefix (``/api/v1/``) are covered with no extra step.
 
 A response that does not match fails the test that received it (at teardown, naming the
@@ -29,7 +30,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.django import DjangoOpenAPIRequest, DjangoOpenAPIResponse
-from openapi_core.templating.paths.exceptions import PathNotFound
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 
 SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "openapi.yaml"
 
@@ -109,11 +110,22 @@ class _ResponseCheckRequest(DjangoOpenAPIRequest):
             return b""
 
 
+def _not_an_operation(
+    errors: list[Exception], request: HttpRequest, response: HttpResponse
+) -> bool:
+    """A documented path's answer to a method it does not offer: 405 (what the schema implies
+    by not listing the method), or OPTIONS, DRF's description of the view, which OpenAPI does
+    not list as an operation either. A fuzzer tries both on every path."""
+    return all(isinstance(error, OperationNotFound) for error in errors) and (
+        response.status_code == 405 or (request.method or "").upper() == "OPTIONS"
+    )
+
+
 def check(request: HttpRequest, response: HttpResponse, *, test: str = "") -> Mismatch | None:
     """The response's mismatch with the schema, or None when the schema describes it."""
     openapi_request = _ResponseCheckRequest(request)
     errors = list(spec().iter_response_errors(openapi_request, DjangoOpenAPIResponse(response)))
-    if not errors:
+    if not errors or _not_an_operation(errors, request, response):
         return None
     documented = not any(isinstance(error, PathNotFound) for error in errors)
     template = openapi_request.path_pattern if documented else None

@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 
 from privetl.audit import selectors
 from privetl.audit.models import AuditLog, Outcome
+from privetl.common.paging import MAX_PAGE_SIZE
+from privetl.platform import rest_fields
 from privetl.platform.rest import ErrorSerializer, actor_from
 
 TAG = "Audit Logger"
@@ -64,20 +66,43 @@ class AuditLogPageSerializer(serializers.Serializer):
     )
 
 
-class AuditLogQuerySerializer(serializers.Serializer):
-    """The filters and paging of GET /api/v1/audit-logs."""
-
-    actor_user_id = serializers.CharField(
-        required=False, default="", allow_blank=True, max_length=255
+def _filter(max_length: int, help_text: str) -> rest_fields.TextField:
+    return rest_fields.TextField(
+        required=False, default="", allow_blank=True, max_length=max_length, help_text=help_text
     )
-    action = serializers.CharField(required=False, default="", allow_blank=True, max_length=128)
-    service = serializers.CharField(required=False, default="", allow_blank=True, max_length=64)
-    target_type = serializers.CharField(required=False, default="", allow_blank=True, max_length=64)
-    target_id = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
-    since = serializers.DateTimeField(required=False, default=None)
-    until = serializers.DateTimeField(required=False, default=None)
-    page_size = serializers.IntegerField(required=False, default=0)
-    page_token = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class AuditLogQuerySerializer(rest_fields.QuerySerializer):
+    """The filters and paging of GET /api/v1/audit-logs (its query parameters in the schema).
+
+    All filters are exact matches; empty or omitted means "any".
+    """
+
+    actor_user_id = _filter(selectors.FILTER_MAX_LENGTH, "Only records of this actor.")
+    action = _filter(128, "Only this action, e.g. user.create.")
+    service = _filter(64, "Only this service, e.g. users.")
+    target_type = _filter(64, "Only targets of this kind, e.g. user.")
+    target_id = _filter(selectors.FILTER_MAX_LENGTH, "Only this target id.")
+    since = rest_fields.AwareDateTimeField(
+        required=False,
+        default=None,
+        help_text="Only records at or after this time (ISO 8601 with a time zone, e.g. "
+        f"{rest_fields.DATETIME_EXAMPLE}); not after `until`.",
+    )
+    until = rest_fields.AwareDateTimeField(
+        required=False,
+        default=None,
+        help_text="Only records before this time (ISO 8601 with a time zone).",
+    )
+    page_size = rest_fields.PageSizeField(
+        help_text=f"Records per page, 1..{MAX_PAGE_SIZE}; omitted or 0 means 50."
+    )
+    page_token = rest_fields.TextField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="next_page_token of the previous page; omit for the first page.",
+    )
 
 
 def _json_or_none(text: str) -> Any:
@@ -107,12 +132,6 @@ def audit_log_out(record: AuditLog) -> dict[str, Any]:
     }
 
 
-def _q(name: str, description: str, kind: Any = str) -> OpenApiParameter:
-    return OpenApiParameter(
-        name, kind, OpenApiParameter.QUERY, required=False, description=description
-    )
-
-
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="INVALID_ARGUMENT: a bad filter or token."),
     401: OpenApiResponse(ErrorSerializer, description="UNAUTHENTICATED: no or a bad token."),
@@ -131,25 +150,7 @@ class AuditLogsView(APIView):
             "Admins see every record; anyone else sees the records where they acted or "
             "impersonated. All filters are exact matches and combine with AND."
         ),
-        parameters=[
-            _q("actor_user_id", "Only records of this actor."),
-            _q("action", "Only this action, e.g. user.create."),
-            _q("service", "Only this service, e.g. users."),
-            _q("target_type", "Only targets of this kind, e.g. user."),
-            _q("target_id", "Only this target id."),
-            _q(
-                "since",
-                "Only records at or after this time (ISO-8601 with zone).",
-                OpenApiTypes.DATETIME,
-            ),
-            _q(
-                "until",
-                "Only records before this time (ISO-8601 with zone).",
-                OpenApiTypes.DATETIME,
-            ),
-            _q("page_size", "Records per page, 1..500 (default 50).", int),
-            _q("page_token", "next_page_token of the previous page."),
-        ],
+        parameters=[AuditLogQuerySerializer],
         responses={200: AuditLogPageSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
@@ -189,7 +190,10 @@ class AuditLogDetailView(APIView):
         description="NOT_FOUND when the record does not exist or is not the caller's to see.",
         parameters=[
             OpenApiParameter(
-                "audit_log_id", str, OpenApiParameter.PATH, description="The record's id."
+                "audit_log_id",
+                OpenApiTypes.UUID,
+                OpenApiParameter.PATH,
+                description="The record's id (a UUID).",
             )
         ],
         responses={

@@ -7,13 +7,26 @@ characters except tab and line breaks. A display name is stricter: it is shown i
 and e-mails where a bidirectional override (U+202E) could make ``Alice`` read as someone
 else, so format controls of that kind are refused, and a name must have something visible
 (not only zero-width characters or a byte-order mark).
+
+Ids (of users, requests, modules) are stricter still: they travel in paths, tokens and logs,
+so they are short and URL-safe. Their rule is defined here once, for the services that check
+it and for the REST door's fields that state it in the OpenAPI schema
+(``privetl.platform.rest_fields``).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from privetl.common.errors import InvalidArgument
+
+ID_MAX_LENGTH = 64
+ID_CHARACTERS = "A-Za-z0-9._:@-"
+ID_PATTERN = re.compile(rf"^[{ID_CHARACTERS}]{{1,{ID_MAX_LENGTH}}}$")
+"""An id, anchored (use with ``fullmatch``); the same regex is the schema's ``pattern``."""
+ID_RULE = f"1 to {ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : @ -"
+"""The id rule in words, for messages and documentation."""
 
 _LINE_BREAKS = frozenset("\t\n\r")
 _BIDI_CONTROLS = frozenset(
@@ -27,6 +40,21 @@ _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 def _control(ch: str) -> bool:
     code = ord(ch)
     return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def checked_id(value: object, *, field: str) -> str:
+    """An id as sent, refused (naming ``field``) unless it follows :data:`ID_RULE`."""
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument(f"{field} is required ({ID_RULE})", field=field)
+    if len(value) > ID_MAX_LENGTH:
+        raise InvalidArgument(
+            f"{field} is too long: {len(value)} characters, at most {ID_MAX_LENGTH}", field=field
+        )
+    if not ID_PATTERN.fullmatch(value):
+        raise InvalidArgument(
+            f"{field} has characters that are not allowed: use {ID_RULE}", field=field
+        )
+    return value
 
 
 def checked_free_text(value: str, *, field: str, max_length: int) -> str:
@@ -102,3 +130,45 @@ def nul_path(value: object, *, path: str = "") -> str | None:
         elif isinstance(item, list | tuple):
             stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
     return None
+
+
+# --- the same rules as regular expressions, for the OpenAPI schema ---------------------
+
+
+def _class_of(chars: list[str]) -> str:
+    """A regex character class body of ``chars`` as ranges, with ``\\uXXXX`` escapes
+    (portable to ECMA-262, which OpenAPI patterns follow, so only the Basic Multilingual
+    Plane: the service refuses the few format characters above it on its own)."""
+    codes = sorted({ord(ch) for ch in chars if ord(ch) <= 0xFFFF})
+    parts: list[str] = []
+    start = prev = codes[0]
+
+    def esc(code: int) -> str:
+        return f"\\u{code:04x}"
+
+    for code in [*codes[1:], -1]:
+        if code == prev + 1:
+            prev = code
+            continue
+        parts.append(esc(start) if start == prev else f"{esc(start)}-{esc(prev)}")
+        start = prev = code
+    return "".join(parts)
+
+
+_CONTROLS = [chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7F, 0xA0)]
+_FORMAT = [chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) == "Cf"]
+_NOT_IN_FREE_TEXT = [ch for ch in _CONTROLS if ch not in _LINE_BREAKS]
+_NOT_IN_NAME = [*_CONTROLS, *_BIDI_CONTROLS]
+_NOT_VISIBLE = [
+    *_NOT_IN_NAME,
+    *_INVISIBLE,
+    *_FORMAT,
+    *(chr(c) for c in range(0x10000) if chr(c).isspace()),
+]
+FREE_TEXT_PATTERN = f"^[^{_class_of(_NOT_IN_FREE_TEXT)}]*$"
+"""What :func:`checked_free_text` accepts (its length apart), as a regular expression."""
+DISPLAY_NAME_PATTERN = (
+    f"^[^{_class_of(_NOT_IN_NAME)}]*[^{_class_of(_NOT_VISIBLE)}][^{_class_of(_NOT_IN_NAME)}]*$"
+)
+"""What :func:`checked_display_name` accepts (its length apart): something visible, and no
+control or bidirectional control character."""

@@ -263,9 +263,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by several fields (a role in, the roles out).
+    "ENUM_NAME_OVERRIDES": {"RolesEnum": "privetl.users.api.ROLE_CHOICES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "privetl.platform.openapi.document_platform_answers",
+        "privetl.platform.openapi.blank_as_any_of",
     ],
 }
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from privetl.common.errors import InvalidArgument
-from privetl.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from privetl.common.paging import MAX_PAGE_SIZE, Page
+from privetl.common.text import ID_PATTERN, ID_RULE
+from privetl.platform import rest_fields
 from privetl.platform.rest import ErrorSerializer, actor_from
 from privetl.users import selectors, services
-from privetl.users.models import AccessType, Role
+from privetl.users.models import NAME_MAX_LENGTH, AccessType, Role
 
 ROLE_CHOICES = [r.value for r in Role]
 ACCESS_TYPE_CHOICES = [t.value for t in AccessType]
@@ -33,24 +35,33 @@ USER_ID = OpenApiParameter(
     "user_id",
     str,
     OpenApiParameter.PATH,
-    description="The user's id (1..64 of A-Z a-z 0-9 . _ : @ -).",
+    pattern=ID_PATTERN.pattern,
+    description=f"The user's id ({ID_RULE}).",
+    examples=[OpenApiExample("a user", value="alice")],
 )
 ACCESS_REQUEST_ID = OpenApiParameter(
-    "access_request_id", str, OpenApiParameter.PATH, description="The access request's id."
-)
-PAGE_SIZE = OpenApiParameter(
-    "page_size",
-    int,
-    description=f"At most this many items, 1..{MAX_PAGE_SIZE} (the maximum); omitted or 0 means "
-    f"{DEFAULT_PAGE_SIZE}. Above {MAX_PAGE_SIZE} is 400 INVALID_ARGUMENT naming the maximum.",
-)
-PAGE_TOKEN = OpenApiParameter(
-    "page_token",
+    "access_request_id",
     str,
-    description="`next_page_token` of the previous page of this same list and filters; omit "
-    "for the first page. A token of another list or other filters is 400 INVALID_ARGUMENT.",
+    OpenApiParameter.PATH,
+    pattern=ID_PATTERN.pattern,
+    description=f"The access request's id ({ID_RULE}).",
+    examples=[OpenApiExample("a request", value="req-1")],
 )
-PAGING = [PAGE_SIZE, PAGE_TOKEN]
+
+
+class PagingQuery(rest_fields.QuerySerializer):
+    """``page_size`` and ``page_token``: the same two inputs as every gRPC list."""
+
+    page_size = rest_fields.PageSizeField()
+    page_token = rest_fields.TextField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="`next_page_token` of the previous page of this same list and filters; omit "
+        "for the first page. A token of another list or other filters is 400 INVALID_ARGUMENT.",
+    )
+
+
 NEXT_PAGE_HELP = (
     "Pass as `page_token` for the next page; empty only on the last page (a list has no cap: "
     "page on until it is empty)."
@@ -182,16 +193,16 @@ def user_summary_data(user: selectors.UserSummary) -> dict[str, Any]:
 class UserCreateIn(serializers.Serializer):
     """CreateUser's body."""
 
-    id = serializers.CharField(
+    id = rest_fields.IdField(help_text=f"The new user's id, chosen by you: {ID_RULE}.")
+    name = rest_fields.NameField(
+        max_length=NAME_MAX_LENGTH,
+        help_text=f"Display name, 1..{NAME_MAX_LENGTH} characters with something visible; no "
+        "control or bidirectional control characters.",
+    )
+    email = rest_fields.EmailField(
+        required=False,
         allow_blank=True,
-        trim_whitespace=False,
-        help_text="The new user's id, chosen by you: 1..64 of A-Z a-z 0-9 . _ : @ -.",
-    )
-    name = serializers.CharField(
-        allow_blank=True, trim_whitespace=False, help_text="Display name, 1..200 characters."
-    )
-    email = serializers.CharField(
-        required=False, allow_blank=True, help_text="Optional address for notifications."
+        help_text="Optional address for notifications (empty means none).",
     )
 
 
@@ -204,6 +215,17 @@ class UserListOut(serializers.Serializer):
         allow_null=True,
         help_text="Deprecated (use `next_page_token`): the last id of this page, to pass as "
         "`after`, while more follow; null on the last page.",
+    )
+
+
+class UserListQuery(PagingQuery):
+    """ListUsers' query."""
+
+    after = rest_fields.TextField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Deprecated (page with `page_token`): only users whose id sorts after this one.",
     )
 
 
@@ -237,24 +259,16 @@ class UsersView(APIView):
         summary="List users (ListUsers)",
         description=f"ADMIN only. Users ordered by id, one page at a time: at most "
         f"{MAX_PAGE_SIZE} per page (`page_size`), `next_page_token` until the last page.",
-        parameters=[
-            *PAGING,
-            OpenApiParameter(
-                "after",
-                str,
-                description="Deprecated (page with `page_token`): only users whose id sorts "
-                "after this one.",
-            ),
-        ],
+        parameters=[UserListQuery],
         responses={200: UserListOut, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        page_size, page_token = _paging(request)
+        query = _query(UserListQuery, request)
         page = selectors.user_list_for_actor(
             actor=actor_from(request),
-            page_size=page_size,
-            page_token=page_token,
-            after=request.query_params.get("after", ""),
+            page_size=query["page_size"],
+            page_token=query["page_token"],
+            after=query["after"],
         )
         return Response(
             UserListOut(
@@ -288,10 +302,10 @@ class UserDetailView(APIView):
 class RoleIn(serializers.Serializer):
     """AddRole's body."""
 
-    # A plain string (checked by the service, INVALID_ARGUMENT naming "role"): an enum here
-    # would give the same choice set a second component name next to "roles".
-    role = serializers.CharField(
-        help_text="The role to add: EDIT_TASK, MANAGE_DATA, CREATE_EXT_DATAMODULE, PROCESS_ETL_TASK or ADMIN."
+    # The same choice set as the output's "roles": one enum component (RoleEnum).
+    role = rest_fields.ChoiceField(
+        ROLE_CHOICES,
+        help_text="The role to add: EDIT_TASK, MANAGE_DATA, CREATE_EXT_DATAMODULE, PROCESS_ETL_TASK or ADMIN.",
     )
 
 
@@ -345,8 +359,10 @@ class UserRoleDetailView(APIView):
 class BlockIn(serializers.Serializer):
     """BlockUser's body."""
 
-    reason = serializers.CharField(
-        required=False, allow_blank=True, help_text="Why (shown to admins), up to 500 characters."
+    reason = rest_fields.FreeTextField(
+        max_length=services.BLOCK_REASON_MAX_LENGTH,
+        required=False,
+        help_text=f"Why (shown to admins), up to {services.BLOCK_REASON_MAX_LENGTH} characters.",
     )
 
 
@@ -416,13 +432,16 @@ class UserLoginsView(APIView):
         summary="Login history (ListLogins)",
         description=f"The user themself or an ADMIN. Newest first, at most {MAX_PAGE_SIZE} per "
         "page (`page_size`), `next_page_token` until the last page.",
-        parameters=[USER_ID, *PAGING],
+        parameters=[USER_ID, PagingQuery],
         responses={200: LoginListOut, **ERRORS},
     )
     def get(self, request: Request, user_id: str) -> Response:
-        page_size, page_token = _paging(request)
+        query = _query(PagingQuery, request)
         page = selectors.login_events_for_actor(
-            actor=actor_from(request), user_id=user_id, page_size=page_size, page_token=page_token
+            actor=actor_from(request),
+            user_id=user_id,
+            page_size=query["page_size"],
+            page_token=query["page_token"],
         )
         return Response(
             LoginListOut({"logins": page.items, "next_page_token": page.next_page_token}).data
@@ -435,25 +454,34 @@ class UserLoginsView(APIView):
 class AccessRequestFileIn(serializers.Serializer):
     """AddAccess's body: what the user asks for."""
 
-    id = serializers.CharField(
+    # Refused under the service's names (access.*: the gRPC request's), so both doors agree.
+    id = rest_fields.IdField(
+        error_name="access.id",
         required=False,
         allow_blank=True,
-        help_text="Optional request id of your choice; generated when omitted.",
+        help_text=f"Optional request id of your choice ({ID_RULE}); generated when omitted "
+        "or empty.",
     )
-    ext_datamodule_id = serializers.CharField(
-        allow_blank=True, help_text="The external data module."
+    ext_datamodule_id = rest_fields.IdField(
+        error_name="access.ext_datamodule_id", help_text=f"The external data module ({ID_RULE})."
     )
-    access_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=ACCESS_TYPE_CHOICES),
+    access_types = rest_fields.ChoiceListField(
+        ACCESS_TYPE_CHOICES,
+        error_name="access.access_types",
         help_text="At least one of READ, WRITE, OWNER.",
     )
-    reason = serializers.CharField(
-        required=False, allow_blank=True, help_text="Why you need access (owners see it)."
+    reason = rest_fields.FreeTextField(
+        max_length=services.REASON_MAX_LENGTH,
+        error_name="access.reason",
+        required=False,
+        help_text="Why you need access (owners see it).",
     )
-    expires_at = serializers.DateTimeField(
+    expires_at = rest_fields.AwareDateTimeField(
+        error_name="access.expires_at",
         required=False,
         allow_null=True,
-        help_text="When the grant should end (future, with time zone); omit for never.",
+        help_text="When the grant should end: in the future, with a time zone "
+        f"(e.g. {rest_fields.DATETIME_EXAMPLE}); omit or null for never.",
     )
 
 
@@ -462,6 +490,18 @@ class AccessRequestListOut(serializers.Serializer):
 
     access_requests = AccessRequestOut(many=True, help_text="One page, oldest first.")
     next_page_token = serializers.CharField(allow_blank=True, help_text=NEXT_PAGE_HELP)
+
+
+class UserAccessRequestsQuery(PagingQuery):
+    """ListUserAccessRequests' query."""
+
+    state = rest_fields.ChoiceListField(
+        STATE_NAMES,
+        required=False,
+        allow_empty=True,
+        default=list,
+        help_text="Only requests in this effective state (repeat for several).",
+    )
 
 
 class UserAccessRequestsView(APIView):
@@ -500,29 +540,32 @@ class UserAccessRequestsView(APIView):
         description=f"Every request of the user (or only those in the given effective states); "
         f"for whoever may see the user. Oldest first, at most {MAX_PAGE_SIZE} per page "
         "(`page_size`), `next_page_token` until the last page.",
-        parameters=[
-            USER_ID,
-            OpenApiParameter(
-                "state",
-                str,
-                many=True,
-                enum=STATE_NAMES,
-                description="Only requests in this effective state (repeat for several).",
-            ),
-            *PAGING,
-        ],
+        parameters=[USER_ID, UserAccessRequestsQuery],
         responses={200: AccessRequestListOut, **ERRORS},
     )
     def get(self, request: Request, user_id: str) -> Response:
-        page_size, page_token = _paging(request)
+        query = _query(UserAccessRequestsQuery, request)
         page = selectors.access_requests_for_user(
             actor=actor_from(request),
             user_id=user_id,
-            states=[state.lower() for state in request.query_params.getlist("state")],
-            page_size=page_size,
-            page_token=page_token,
+            states=[state.lower() for state in query["state"]],
+            page_size=query["page_size"],
+            page_token=query["page_token"],
         )
         return Response(_request_list_data(page))
+
+
+class AccessRequestsQuery(PagingQuery):
+    """ListPendingAccessRequests' query."""
+
+    pending = rest_fields.BooleanField(
+        required=False,
+        default=True,
+        help_text="Only pending requests you can decide (default true).",
+    )
+    ext_datamodule_id = rest_fields.TextField(
+        required=False, default="", allow_blank=True, help_text="Only this module."
+    )
 
 
 class AccessRequestsView(APIView):
@@ -536,23 +579,17 @@ class AccessRequestsView(APIView):
         "and for an ADMIN also on modules without an owner; never your own. With pending=false: every "
         "request on modules you own (an ADMIN: every request). Oldest first, at most "
         f"{MAX_PAGE_SIZE} per page (`page_size`), `next_page_token` until the last page.",
-        parameters=[
-            OpenApiParameter(
-                "pending", bool, description="Only pending requests you can decide (default true)."
-            ),
-            OpenApiParameter("ext_datamodule_id", str, description="Only this module."),
-            *PAGING,
-        ],
+        parameters=[AccessRequestsQuery],
         responses={200: AccessRequestListOut, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        page_size, page_token = _paging(request)
+        query = _query(AccessRequestsQuery, request)
         page = selectors.access_requests_to_decide(
             actor=actor_from(request),
-            pending=_bool_param(request, "pending", True),
-            ext_datamodule_id=request.query_params.get("ext_datamodule_id") or None,
-            page_size=page_size,
-            page_token=page_token,
+            pending=query["pending"],
+            ext_datamodule_id=query["ext_datamodule_id"] or None,
+            page_size=query["page_size"],
+            page_token=query["page_token"],
         )
         return Response(_request_list_data(page))
 
@@ -593,14 +630,17 @@ class AccessRequestDetailView(APIView):
 class DecisionIn(serializers.Serializer):
     """ApproveAccessRequest's body."""
 
-    approve = serializers.BooleanField(help_text="true approves, false denies.")
-    note = serializers.CharField(
-        required=False, allow_blank=True, help_text="Optional note e-mailed to the requester."
+    approve = rest_fields.BooleanField(help_text="true approves, false denies.")
+    note = rest_fields.FreeTextField(
+        max_length=services.REASON_MAX_LENGTH,
+        required=False,
+        help_text="Optional note e-mailed to the requester.",
     )
-    owner_user_id = serializers.CharField(
+    owner_user_id = rest_fields.IdField(
         required=False,
         allow_blank=True,
-        help_text="Optional; if given it must be your own id (as in the gRPC contract).",
+        help_text="Optional; if given (not empty) it must be your own id (as in the gRPC "
+        "contract).",
     )
 
 
@@ -641,40 +681,20 @@ def _parse(serializer_class: type[serializers.Serializer], request: Request) -> 
     return dict(serializer.validated_data)
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be an integer", field=name) from None
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """Validate the query string with the view's query serializer (strict fields).
 
-
-def _bool_param(request: Request, name: str, default: bool) -> bool:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    if raw.lower() in ("1", "true", "yes"):
-        return True
-    if raw.lower() in ("0", "false", "no"):
-        return False
-    raise InvalidArgument(f"{name} must be true or false", field=name)
-
-
-def _paging(request: Request) -> tuple[int, str]:
-    """``page_size`` (0 = the default; checked against the maximum by the selector) and
-    ``page_token``: the same two inputs as every gRPC list.
-
-    ``limit``, the older name, is refused rather than ignored: a client relying on it would
-    otherwise get pages of another size without being told.
+    ``limit``, the older name of ``page_size``, is refused rather than ignored: a client
+    relying on it would otherwise get pages of another size without being told.
     """
     if "limit" in request.query_params:
         raise InvalidArgument(
             f"limit is no longer accepted: use page_size (1..{MAX_PAGE_SIZE}) and page_token",
             field="limit",
         )
-    return _int_param(request, "page_size", 0), request.query_params.get("page_token", "")
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def _request_list_data(page: Page[selectors.AccessRequestView]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-ID_MAX_LENGTH = 64
+from privetl.common.text import ID_MAX_LENGTH as ID_MAX_LENGTH  # the one id rule's length
+
 NAME_MAX_LENGTH = 200
 
 

@@ -34,7 +34,13 @@ from privetl.common.errors import (
     NotFound,
     PermissionDenied,
 )
-from privetl.common.text import checked_display_name, checked_free_text
+from privetl.common.text import ID_PATTERN as ID_PATTERN  # the one id rule, re-exported
+from privetl.common.text import ID_RULE as ID_RULE
+from privetl.common.text import (
+    checked_display_name,
+    checked_free_text,
+    checked_id,
+)
 from privetl.users import notifications
 from privetl.users.models import (
     ID_MAX_LENGTH,
@@ -65,27 +71,17 @@ from privetl.users.selectors import (
 )
 
 SERVICE = "users"
-ID_PATTERN = re.compile(rf"[A-Za-z0-9._:@-]{{1,{ID_MAX_LENGTH}}}")
-ID_RULE = f"1 to {ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : @ -"
 REASON_MAX_LENGTH = 2000
+BLOCK_REASON_MAX_LENGTH = 500
 
 
 # --- validation (raise InvalidArgument naming the field; nothing has changed yet) -----
 
 
 def validate_id(value: str, *, field: str) -> str:
-    """Ids are short, printable and URL-safe, because they travel in paths, tokens and logs."""
-    if not isinstance(value, str) or not value:
-        raise InvalidArgument(f"{field} is required ({ID_RULE})", field=field)
-    if len(value) > ID_MAX_LENGTH:
-        raise InvalidArgument(
-            f"{field} is too long: {len(value)} characters, at most {ID_MAX_LENGTH}", field=field
-        )
-    if not ID_PATTERN.fullmatch(value):
-        raise InvalidArgument(
-            f"{field} has characters that are not allowed: use {ID_RULE}", field=field
-        )
-    return value
+    """Ids are short, printable and URL-safe, because they travel in paths, tokens and logs
+    (the rule, ``ID_RULE``, is ``privetl.common.text``'s: the REST door states it too)."""
+    return checked_id(value, field=field)
 
 
 def validate_name(value: str, *, field: str = "name") -> str:
@@ -352,7 +348,7 @@ def user_block(*, actor: Actor, user_id: str, reason: str = "") -> UserSummary:
     _require_admin(actor, "block users")
     if user_id in (actor.user_id, actor.impersonator_id):
         raise FailedPrecondition("you cannot block yourself")
-    checked_free_text(reason, field="reason", max_length=500)
+    checked_free_text(reason, field="reason", max_length=BLOCK_REASON_MAX_LENGTH)
     user = _get_user_for_update(user_id)
     before = _user_snapshot(user)
     user.blocked, user.blocked_reason = True, reason
