@@ -251,7 +251,9 @@ class ConnectionsView(APIView):
         operation_id="connections_list",
         summary="List connections (GetAllConnection)",
         description="Every connection (only one `type` when given), ordered by id, with your "
-        "access to each (NONE, REQUESTED or GRANTED and the types held), one page at a time.",
+        "access to each (NONE, REQUESTED or GRANTED and the types held), one page at a time "
+        "(`contract` is left empty in the list: GetConnection gives it): "
+        f"at most {MAX_PAGE_SIZE} per page (`page_size`), `next_page_token` until the last page.",
         parameters=[
             OpenApiParameter("type", str, enum=TYPE_CHOICES, description="Only this type."),
             *PAGING,

@@ -106,7 +106,7 @@ def _access_of(*, actor: Actor, connection_ids: list[str]) -> dict[str, _Access]
     return access
 
 
-def _view(connection: Connection, access: _Access) -> ConnectionView:
+def _view(connection: Connection, access: _Access, *, with_contract: bool) -> ConnectionView:
     if access.caller_types:
         caller_access = ACCESS_GRANTED
     elif access.caller_pending:
@@ -118,7 +118,7 @@ def _view(connection: Connection, access: _Access) -> ConnectionView:
         name=connection.name,
         description=connection.description,
         type=connection.type,
-        contract=connection.contract,
+        contract=connection.contract if with_contract else "",
         connection_string_redacted=connection.connection_string_redacted,
         owner_user_ids=sorted(access.owners),
         created_by=connection.created_by,
@@ -129,10 +129,12 @@ def _view(connection: Connection, access: _Access) -> ConnectionView:
     )
 
 
-def _views(*, actor: Actor, connections: Iterable[Connection]) -> list[ConnectionView]:
+def _views(
+    *, actor: Actor, connections: Iterable[Connection], with_contract: bool
+) -> list[ConnectionView]:
     connections = list(connections)
     access = _access_of(actor=actor, connection_ids=[c.id for c in connections])
-    return [_view(c, access[c.id]) for c in connections]
+    return [_view(c, access[c.id], with_contract=with_contract) for c in connections]
 
 
 def _connection(connection_id: str) -> Connection:
@@ -169,7 +171,7 @@ def connection_get_for_actor(*, actor: Actor, connection_id: str) -> ConnectionV
     Raises ``NotFound`` when it does not exist. Two queries: the connection, its grants.
     """
     connection = _connection(connection_id)
-    return _views(actor=actor, connections=[connection])[0]
+    return _views(actor=actor, connections=[connection], with_contract=True)[0]
 
 
 def connection_list_for_actor(
@@ -180,8 +182,12 @@ def connection_list_for_actor(
     page_token: str = "",
 ) -> Page[ConnectionView]:
     """GetAllConnection: every connection (of ``type`` when given), ordered by id, with the
-    caller's access to each. Two queries per page whatever the number of grants."""
-    connections = Connection.objects.defer("connection_string_ciphertext")
+    caller's access to each. Two queries per page whatever the number of grants.
+
+    Contracts are left out (``contract`` is ""): one may be up to megabytes, and a page of
+    them would be unbounded; GetConnection (or ``connection_contract``) gives it.
+    """
+    connections = Connection.objects.defer("connection_string_ciphertext", "contract")
     if type:
         connections = connections.filter(type=type)
     page = keyset_page(
@@ -192,7 +198,8 @@ def connection_list_for_actor(
         page_token=page_token,
     )
     return Page(
-        items=_views(actor=actor, connections=page.items), next_page_token=page.next_page_token
+        items=_views(actor=actor, connections=page.items, with_contract=False),
+        next_page_token=page.next_page_token,
     )
 
 

@@ -80,8 +80,12 @@ def platform_part() -> None:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privetl.config.settings")
         django.setup()
         from privetl.demo.access_flow import run_access_flow
+        from privetl.demo.connections_flow import run_connections_flow
 
         run_access_flow(http_port=http_port, grpc_port=grpc_port)
+        run_connections_flow(
+            http_port=http_port, grpc_port=grpc_port, work_dir=DEMO_VAR / "connections"
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -90,9 +90,9 @@ def test_every_rpc(as_user, carol, dave, alice, contract, tmp_path) -> None:
     rest = as_user("dave").GetAllConnection(
         pb.GetAllConnectionRequest(page_size=1, page_token=page.next_page_token)
     )
-    assert [(c.id, c.caller_access, list(c.caller_access_types)) for c in rest.connections] == [
-        ("shop", pb.GRANTED, ["OWNER"])
-    ]
+    assert [
+        (c.id, c.caller_access, list(c.caller_access_types), c.contract) for c in rest.connections
+    ] == [("shop", pb.GRANTED, ["OWNER"], "")]
     assert rest.next_page_token == ""
     files = as_user("dave").GetAllConnection(pb.GetAllConnectionRequest(type=pb.FILE))
     assert [c.id for c in files.connections] == ["files"]

@@ -88,7 +88,8 @@ class ExtDatamoduleManagerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetAllConnection(self, request, context):
-        """Every connection, with the caller's access status to each.
+        """Every connection, with the caller's access status to each. Contracts are left empty in
+        the list (a page stays small whatever the contracts); GetConnection gives a contract.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
