@@ -4,7 +4,10 @@
    anonymized, verified and published as a new version; the report is printed.
 2. The platform on its embedded default (SQLite in ./var/demo): migrate, start
    `privetl serve` on free loopback ports, walk the access-request flow through the real
-   gRPC and REST APIs, stop the server.
+   gRPC and REST APIs, make the sample module's connections, build the sample module from
+   scripts as a task (Release refused until the uploader is there), export it, run the
+   export with `privetl run` and compare its rows with part 1's, stop the server. The
+   server's own output (access log, the notification e-mails) goes to ./var/demo/serve.log.
 
 Each run starts from an empty ./var/demo, so the demo can be repeated.
 """
@@ -57,8 +60,9 @@ def engine_part() -> None:
 
 
 def platform_part() -> None:
-    """The platform on SQLite: the access-request flow through the real gRPC and REST APIs."""
-    _banner("2/2 The platform: the access-request flow over gRPC and REST")
+    """The platform on SQLite: the access-request flow, the connections and a task built
+    from scripts, through the real gRPC and REST APIs; the task's export run by the engine."""
+    _banner("2/2 The platform: access, connections and a task over gRPC and REST")
     shutil.rmtree(DEMO_VAR, ignore_errors=True)
     DEMO_VAR.mkdir(parents=True)
     env = {**os.environ, "PRIVETL_VAR_DIR": str(DEMO_VAR), "PRIVETL_MODE": "embedded"}
@@ -68,24 +72,41 @@ def platform_part() -> None:
     privetl = [sys.executable, "-m", "privetl.cli"]
     subprocess.run([*privetl, "migrate", "--no-input", "-v", "0"], env=env, check=True)
     http_port, grpc_port = _free_port(), _free_port()
-    server = subprocess.Popen(
-        [*privetl, "serve", "--http-port", str(http_port), "--grpc-port", str(grpc_port)],
-        env=env,
-    )
+    log = DEMO_VAR / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [*privetl, "serve", "--http-port", str(http_port), "--grpc-port", str(grpc_port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_http(f"http://127.0.0.1:{http_port}/healthz", server)
         print(f"platform up: REST http://127.0.0.1:{http_port}/api/v1/  gRPC 127.0.0.1:{grpc_port}")
+        print(f"server log (access log, notification e-mails): {log}", flush=True)
         import django
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privetl.config.settings")
         django.setup()
         from privetl.demo.access_flow import run_access_flow
         from privetl.demo.connections_flow import run_connections_flow
+        from privetl.demo.engine_job import DEMO_OUT
+        from privetl.demo.task_flow import run_task_flow
 
         run_access_flow(http_port=http_port, grpc_port=grpc_port)
         run_connections_flow(
             http_port=http_port, grpc_port=grpc_port, work_dir=DEMO_VAR / "connections"
         )
+        run_task_flow(
+            http_port=http_port,
+            grpc_port=grpc_port,
+            work_dir=DEMO_VAR / "connections",
+            reference=(DEMO_OUT / "published").resolve(),
+        )
+    except BaseException:
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+        print(f"\nthe demo failed; the end of {log}:", *tail, sep="\n", file=sys.stderr)
+        raise
     finally:
         server.send_signal(signal.SIGTERM)
         try:
