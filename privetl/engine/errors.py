@@ -38,6 +38,7 @@ class ExtractionError(EngineError):
 
     def __init__(self, script_id: str, message: str) -> None:
         self.script_id = script_id
+        self.message = message
         super().__init__(f"extraction script {script_id!r} failed: {message}")
 
 

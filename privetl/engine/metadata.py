@@ -285,7 +285,7 @@ class FileSource(Model):
     """Records from a file: local path or s3:// URL."""
 
     kind: Literal["file"] = "file"
-    path: str = Field(..., description="Local path (relative to the module document) or s3://bucket/key; globs allowed.")
+    path: str = Field(..., description="Local path (relative to the module document) or s3://bucket/key; globs allowed. ${ENV} references are expanded at run time: the value is the base the rest resolves under (a directory, or an s3:// connection string with its credentials and options).")
     format: Literal["json", "jsonl", "csv", "parquet"] = Field(..., description="File format.")
     csv: CsvOptions = Field(default_factory=CsvOptions, description="CSV options (format 'csv' only).")
 
@@ -388,7 +388,7 @@ class DirectoryDestination(Model):
     """Publish into a directory: local path or s3:// URL (Delta Lake tables + metadata)."""
 
     kind: Literal["directory"] = "directory"
-    path: str = Field(..., description="Root of the published module (relative to the document, or s3://).")
+    path: str = Field(..., description="Root of the published module (relative to the document, or s3://). ${ENV} references are expanded at run time, as in a file source's path.")
 
 
 class PostgresDestination(Model):

@@ -361,21 +361,25 @@ def _previous_counts(
     sudden drop; a destination that cannot be read here is a warning (publishing, which
     reads it too, then says why)."""
     from privetl.engine.croissant import source_rows
-    from privetl.engine.publish import resolve_destination
-    from privetl.engine.publish.delta import Store, latest_document, version_number
+    from privetl.engine.publish import open_store, resolve_destination
+    from privetl.engine.publish.delta import latest_document, version_number
     from privetl.engine.publish.postgres import read_version_document
 
     spec = resolve_destination(destination, base_dir)
+    # A destination variable that is not set fails the run here, before any extraction.
+    store = None if isinstance(spec, PostgresDestination) else open_store(spec, base_dir=base_dir)
     try:
-        if isinstance(spec, PostgresDestination):
+        if store is None:
+            assert isinstance(spec, PostgresDestination)
             document = read_version_document(spec.connection, spec.schema_name, module.id)
         else:
-            document = latest_document(Store(spec.path))
+            document = latest_document(store)
         if document is None:
             return _Previous(version=0, rows={})
         return _Previous(version=version_number(document), rows=source_rows(document))
     except Exception as exc:  # noqa: BLE001 - any failure only loses the comparison
-        report.warnings.append(f"the previous version's row counts could not be read: {exc}")
+        message = store.hide(str(exc)) if store is not None else str(exc)
+        report.warnings.append(f"the previous version's row counts could not be read: {message}")
         return _Previous(version=0, rows={})
 
 

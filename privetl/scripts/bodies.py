@@ -20,11 +20,11 @@ contract with the rule applied, a transformation through the engine's SQL sandbo
 (``privetl.engine.transform.check_transformation``). A problem is an ``InvalidArgument``
 naming the path of the bad value in the request (``extractor.config_json.format``).
 
-A connection's location and credentials never enter the document: a SQL or API
-connection is the ``${PRIVETL_CONNECTION_<ID>}`` reference the engine expands at run time;
-a FILE connection is the folder ``connections/PRIVETL_CONNECTION_<ID>`` next to the
-document (the engine expands no ``${...}`` in file paths, so the run links the folder
-there: see ``docs/tasks.md``).
+A connection's location and credentials never enter the document: every connection is
+the ``${PRIVETL_CONNECTION_<ID>}`` reference the engine expands at run time — a SQL
+source's or destination's ``connection``, the base URL an API source's ``url`` is appended
+to, the base a FILE or S3 source's ``path`` and a directory destination resolve under
+(``docs/tasks.md``).
 """
 
 from __future__ import annotations
@@ -97,7 +97,6 @@ RULE_TERMS = (
 TABLE_TERMS = ("privetl:privacy", "privetl:anatomize")
 SCRIPT_TERMS = ("privetl:collectionProtocol", "privetl:transformations", "privetl:upload")
 PLACEHOLDER_HOST = "placeholder.invalid"
-CONNECTIONS_FOLDER = "connections"
 FIELD_NAME = re.compile(r"^([^/]+)/([^/]+)$")
 
 
@@ -106,9 +105,9 @@ def connection_variable(connection_id: str) -> str:
     return "PRIVETL_CONNECTION_" + re.sub(r"[^A-Za-z0-9]", "_", connection_id).upper()
 
 
-def connection_folder(connection_id: str) -> str:
-    """Where a FILE connection's directory is linked, relative to the exported document."""
-    return f"{CONNECTIONS_FOLDER}/{connection_variable(connection_id)}"
+def connection_reference(connection_id: str) -> str:
+    """``${PRIVETL_CONNECTION_<ID>}``: how the document names a connection's string."""
+    return "${" + connection_variable(connection_id) + "}"
 
 
 # --- the contract -----------------------------------------------------------------------
@@ -307,7 +306,8 @@ def source_entry(
 
     With a connection the source takes its location from it: a SQL source's ``connection``
     is the connection's variable, an HTTP source's ``url`` is appended to it, a file
-    source's ``path`` is relative to the connection's folder. A source that also names its
+    source's ``path`` is relative to the connection's directory or S3 prefix (the engine
+    resolves it under the variable's value). A source that also names its
     own location is refused (two places to say one thing).
     """
     field = "extractor.config_json"
@@ -328,7 +328,7 @@ def source_entry(
         )
     connection_id = str(body.get("connection_id") or "")
     if connection_id:
-        variable = "${" + connection_variable(connection_id) + "}"
+        variable = connection_reference(connection_id)
         if given == "sql":
             if "connection" in config:
                 raise InvalidArgument(
@@ -355,10 +355,10 @@ def source_entry(
             ):
                 raise InvalidArgument(
                     f"{field}.path: with connection {connection_id!r} the path is relative to the "
-                    "connection's directory (no leading /, ~ or ..)",
+                    "connection's directory or S3 prefix (no leading /, ~ or ..)",
                     field=f"{field}.path",
                 )
-            config["path"] = f"{connection_folder(connection_id)}/{path}"
+            config["path"] = f"{variable}/{path}"
     entry: dict[str, Any] = {"id": entry_id, "table": str(body.get("table") or "")}
     if body.get("priority"):
         entry["priority"] = body["priority"]
@@ -602,7 +602,7 @@ def upload_entry(body: Mapping[str, Any], *, connection_type: str | None) -> dic
                     "leave out the destination's own connection",
                     field=f"{field}.connection",
                 )
-            destination["connection"] = "${" + connection_variable(connection_id) + "}"
+            destination["connection"] = connection_reference(connection_id)
         else:
             destination.setdefault("kind", "directory")
             if "path" in destination:
@@ -611,7 +611,7 @@ def upload_entry(body: Mapping[str, Any], *, connection_type: str | None) -> dic
                     "leave out the destination's own path",
                     field=f"{field}.path",
                 )
-            destination["path"] = connection_folder(connection_id)
+            destination["path"] = connection_reference(connection_id)
     _pydantic(_DESTINATION, destination, field=field)
     upload = {"destination": destination, "rewrite_protocol": bool(body.get("rewrite_protocol"))}
     _pydantic(UploadScript, upload, field="uploader")

@@ -37,7 +37,7 @@ ID_PATTERN = re.compile(rf"[A-Za-z0-9._:@-]{{1,{ID_MAX_LENGTH}}}")
 ID_RULE = f"1 to {ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : @ -"
 MAX_FIELDS = 500
 MAX_BODY_TEXT = 100_000
-EXTRACTOR_CONNECTIONS = {"File": ("FILE",), "Sql": ("SQL",), "Http": ("API",), "Executable": ()}
+EXTRACTOR_CONNECTIONS = {"File": ("FILE", "S3"), "Sql": ("SQL",), "Http": ("API",), "Executable": ()}
 """Which connection type each extractor kind reads through."""
 RULE_KINDS = (ScriptKind.FIELD_RULE, ScriptKind.ANONYMIZATION_RULE)
 
@@ -118,15 +118,7 @@ def _check_connection(
     if connection.type == "GRPC":
         raise FailedPrecondition(
             f"{field}: connection {connection_id!r} is of type GRPC, which no extractor or "
-            "uploader reads or writes yet; use a SQL, API or FILE connection",
-            field=field,
-        )
-    if connection.type == "S3":
-        raise FailedPrecondition(
-            f"{field}: connection {connection_id!r} is of type S3; the engine takes no location "
-            "from the environment in file paths yet, so an S3 connection's secret cannot be kept "
-            "out of the document: name the s3:// path in the script (credentials come from the "
-            "run's AWS environment)",
+            "uploader reads or writes yet; use a SQL, API, FILE or S3 connection",
             field=field,
         )
     if kind == ScriptKind.EXTRACTOR:
@@ -139,9 +131,9 @@ def _check_connection(
             )
         bodies.source_entry(body, entry_id="check", connection_type=connection.type, validate=True)
     else:
-        if connection.type not in ("FILE", "SQL"):
+        if connection.type not in ("FILE", "S3", "SQL"):
             raise InvalidArgument(
-                f"{field}: an uploader writes into a FILE directory or a SQL (PostgreSQL) "
+                f"{field}: an uploader writes into a FILE directory, an S3 prefix or a SQL (PostgreSQL) "
                 f"database, and {connection_id!r} is {connection.type}",
                 field=field,
             )

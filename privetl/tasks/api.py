@@ -296,9 +296,9 @@ class TaskModuleView(APIView):
         operation_id="GetTaskModule",
         summary="Export a released task's data module document (GetTaskModule)",
         description="The compiled Croissant JSON-LD document, byte for byte (ETag: its SHA-256). The "
-        "`Privetl-Connections` header lists the connections a run needs as JSON: a SQL or API "
-        "connection's string goes into the environment variable named `variable`; a FILE connection's "
-        "directory is linked at `folder`, relative to the document (docs/tasks.md). A draft is 409.",
+        "`Privetl-Connections` header lists the connections a run needs as JSON: each connection's "
+        "string goes into the environment variable named `variable` (`folder` is always empty), "
+        "which the document names as `${variable}` (docs/tasks.md). A draft is 409.",
         parameters=[TASK_ID],
         responses={
             (200, "application/json"): OpenApiResponse(

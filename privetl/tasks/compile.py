@@ -85,8 +85,8 @@ def _connection_entry(connection_id: str, connection_type: str) -> dict[str, Any
     return {
         "connection_id": connection_id,
         "type": connection_type,
-        "variable": bodies.connection_variable(connection_id) if connection_type != "FILE" else "",
-        "folder": bodies.connection_folder(connection_id) if connection_type == "FILE" else "",
+        "variable": bodies.connection_variable(connection_id),
+        "folder": "",  # FILE connections were once linked folders; every connection is a variable now
     }
 
 
@@ -142,9 +142,6 @@ def compile_task(
             hint = (
                 "no extractor or uploader reads GRPC connections yet"
                 if connection_type == "GRPC"
-                else "the engine reads no location from the environment in file paths yet, so an S3 "
-                "connection cannot be compiled; name the s3:// path in the script instead"
-                if connection_type == "S3"
                 else f"use a {' or '.join(allowed)} connection"
             )
             problems.append(
@@ -196,7 +193,7 @@ def compile_task(
         view = script(script_id, "extraction_script_ids")
         if view is None:
             continue
-        allowed = {"File": ("FILE",), "Sql": ("SQL",), "Http": ("API",)}.get(
+        allowed = {"File": ("FILE", "S3"), "Sql": ("SQL",), "Http": ("API",)}.get(
             str(view.body.get("kind")), ()
         )
         if not connection(view, "an extractor", allowed):
@@ -238,7 +235,7 @@ def compile_task(
         )
     else:
         view = script(task.uploading_script_id, "uploading_script_id")
-        if view is not None and connection(view, "an uploader", ("FILE", "SQL")):
+        if view is not None and connection(view, "an uploader", ("FILE", "S3", "SQL")):
             connection_id = str(view.body.get("connection_id") or "")
             try:
                 document["privetl:upload"] = bodies.upload_entry(

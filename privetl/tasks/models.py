@@ -28,7 +28,7 @@ class Task(models.Model):
     A draft's script lists change through the Update… services; Release compiles the
     destination's contract and the released scripts into one data module document, stored
     here as the exact text exported (``module_document``) with its SHA-256, and the
-    connections a run of it needs (``module_connections``: id, type, variable, folder).
+    connections a run of it needs (``module_connections``: id, type, variable; ``folder`` is kept empty).
     A released task is immutable.
     """
 

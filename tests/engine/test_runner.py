@@ -281,3 +281,39 @@ def test_a_semicolon_separated_crlf_csv_publishes_its_values(tmp_path: Path) -> 
                          progress=False, secret=b"s")
     assert (misread.status, misread.error_type, misread.published) == ("failed", "ExtractionError", None)
     assert "none of the declared columns; it has 'age;workclass;marital-status;native-country'" in misread.error
+
+
+def test_file_sources_and_the_destination_under_variables_keep_their_values_out(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``${NAME}`` bases in file paths and the directory destination: the run reads and writes
+    there, and neither the report nor the published metadata holds the directories."""
+    source_dir, published_dir = tmp_path / "hidden-src", tmp_path / "hidden-dst"
+    source_dir.mkdir()
+    doc = json.loads(sample.read_text())
+    for entry in doc["privetl:collectionProtocol"]:
+        if entry["source"]["kind"] == "file":
+            name = entry["source"]["path"]
+            (sample.parent / name).rename(source_dir / name)
+            entry["source"]["path"] = "${PRIVETL_TEST_SRC}/" + name
+    doc["privetl:upload"] = {
+        "destination": {"kind": "directory", "path": "${PRIVETL_TEST_DST}/customers"},
+        "rewrite_protocol": False,
+    }
+    sample.write_text(json.dumps(doc))
+    monkeypatch.setenv("PRIVETL_TEST_SRC", str(source_dir))
+    monkeypatch.setenv("PRIVETL_TEST_DST", published_dir.as_uri())
+    report = run_module(sample, report_dir=tmp_path / "report", progress=False, secret=b"test-secret")
+    assert report.status == "succeeded", report.error
+    assert report.table("customers").rows_in == 310
+    assert report.published.destination == "${PRIVETL_TEST_DST}/customers"
+    assert read_table(published_dir / "customers", "customers", 2).num_rows == report.table("customers").rows_out
+    metadata = (published_dir / "customers" / "metadata.json").read_text()
+    assert "${PRIVETL_TEST_SRC}/customers_crm.csv" in metadata
+    for text in ((tmp_path / "report" / "report.json").read_text(), metadata):
+        assert "hidden-src" not in text and "hidden-dst" not in text
+
+    monkeypatch.delenv("PRIVETL_TEST_DST")
+    failed = run_module(sample, report_dir=tmp_path / "report2", progress=False, secret=b"test-secret")
+    assert failed.status == "failed" and "PRIVETL_TEST_DST" in (failed.error or "")
+    assert failed.sources == []  # refused before any extraction

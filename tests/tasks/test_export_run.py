@@ -124,8 +124,12 @@ def test_the_exported_document_runs_the_same_pipeline(db, tmp_path: Path, source
     assert str(sources) not in document and "sqlite:" not in document  # no connection's secret
     needs = {c["connection_id"]: c for c in json.loads(exported["Privetl-Connections"])}
     assert needs["legacy_db"]["variable"] == "PRIVETL_CONNECTION_LEGACY_DB"
-    assert needs["shop_files"]["folder"] == "connections/PRIVETL_CONNECTION_SHOP_FILES"
-    assert needs["customers"]["folder"] == "connections/PRIVETL_CONNECTION_CUSTOMERS"
+    # FILE connections are variables too (they were folders to link next to the document).
+    assert needs["shop_files"]["variable"] == "PRIVETL_CONNECTION_SHOP_FILES"
+    assert needs["customers"]["variable"] == "PRIVETL_CONNECTION_CUSTOMERS"
+    assert all(n["folder"] == "" for n in needs.values())
+    assert '"${PRIVETL_CONNECTION_SHOP_FILES}/' in document
+    assert '"path": "${PRIVETL_CONNECTION_CUSTOMERS}"' in document
 
     # The CLI exports the same bytes.
     out, err = StringIO(), StringIO()
@@ -134,23 +138,19 @@ def test_the_exported_document_runs_the_same_pipeline(db, tmp_path: Path, source
     assert "PRIVETL_CONNECTION_LEGACY_DB" in err.getvalue()
 
     # Run it as docs/tasks.md says, with what the operator holds: each connection's string
-    # in its variable (SQL, API) or its directory linked at its folder (FILE).
+    # in its variable, whatever its type.
     run = tmp_path / "run"
-    (run / "connections").mkdir(parents=True)
+    run.mkdir(parents=True)
     (run / "module.json").write_text(document, encoding="utf-8")
-    env = {}
-    for need in needs.values():
-        secret = connection_secret_for_run(need["connection_id"])
-        if need["variable"]:
-            env[need["variable"]] = secret
-        else:
-            (run / need["folder"]).symlink_to(
-                secret.removeprefix("file://"), target_is_directory=True
-            )
-    assert env == {"PRIVETL_CONNECTION_LEGACY_DB": database}
+    env = {
+        need["variable"]: connection_secret_for_run(need["connection_id"]) for need in needs.values()
+    }
+    assert env["PRIVETL_CONNECTION_LEGACY_DB"] == database
     result = _run(run / "module.json", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert database not in result.stdout + result.stderr
+    for value in env.values():  # no connection's string in what the run prints or reports
+        assert value.removeprefix("file://") not in result.stdout + result.stderr
 
     # The hand-written sample, run on the same sources, publishes the same rows.
     reference = tmp_path / "reference"

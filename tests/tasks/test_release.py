@@ -181,9 +181,10 @@ def test_a_destination_without_a_contract_cannot_be_released(db) -> None:
 
 
 def test_connections_a_run_cannot_use_are_refused_with_the_reason(editor, task) -> None:
-    connection("bucket", "S3")
+    # S3 connections were refused here until the engine expanded ${VAR} in s3:// paths:
+    # test_an_s3_connection_is_the_base_of_the_path below is what they do now.
     connection("rpc", "GRPC")
-    for connection_id, reason in (("bucket", "S3"), ("rpc", "GRPC")):
+    for connection_id, reason in (("rpc", "GRPC"),):
         with pytest.raises(FailedPrecondition, match=reason):
             scripts.script_create(
                 actor=editor,
@@ -196,6 +197,23 @@ def test_connections_a_run_cannot_use_are_refused_with_the_reason(editor, task) 
                     "config_json": json.dumps({"path": "orders.csv", "format": "csv"}),
                 },
             )
+
+
+def test_an_s3_connection_is_the_base_of_the_path(editor, task) -> None:
+    connection("bucket", "S3")
+    grant("eddie", "bucket", "READ")
+    made = scripts.script_create(
+        actor=editor,
+        task_id=task,
+        kind="extractor",
+        body={
+            "table": "orders",
+            "kind": "File",
+            "connection_id": "bucket",
+            "config_json": json.dumps({"path": "in/orders.csv", "format": "csv"}),
+        },
+    )
+    assert made.body["connection_id"] == "bucket"
 
 
 def test_update_checks_existence_ownership_and_kind(editor, task) -> None:

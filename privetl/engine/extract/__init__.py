@@ -11,6 +11,7 @@ never copied, and checked unchanged before anything is published.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privetl.engine.errors import ExtractionError
+from privetl.engine.extract.env import ExpandedLocation, MissingVariable, expand_location
 from privetl.engine.extract.staging import StagedWriter, source_fields
 from privetl.engine.metadata import (
     NAME_PATTERN,
@@ -53,6 +55,8 @@ class InPlace:
 
     fields: dict[str, str | None]
     fingerprints: tuple[tuple[str, int, int], ...]
+    location: ExpandedLocation | None = None
+    """How the source's path was expanded, when it names ``${NAME}``: messages hide the values."""
 
 
 @dataclass(frozen=True)
@@ -89,18 +93,20 @@ def check_unchanged(staged: list[StagedSource]) -> None:
     for source in staged:
         if source.in_place is None:
             continue
+        location = source.in_place.location
+        hide = location.hide if location is not None else str
         for path, size, mtime in source.in_place.fingerprints:
             try:
                 now = fingerprint(Path(path))
             except OSError as exc:
                 raise ExtractionError(
-                    source.script_id, f"source file {path} disappeared during the run: {exc}"
-                ) from exc
+                    source.script_id, hide(f"source file {path} disappeared during the run: {exc}")
+                ) from None
             if now[1:] != (size, mtime):
                 raise ExtractionError(
                     source.script_id,
-                    f"source file {path} changed during the run (size or modification time); "
-                    "nothing was published: run again once it is complete",
+                    hide(f"source file {path} changed during the run (size or modification time); ")
+                    + "nothing was published: run again once it is complete",
                 )
 
 
@@ -159,8 +165,12 @@ def check_not_empty(script: SourceScript, staged: StagedSource, *, base_dir: Pat
     source = script.source
     if isinstance(source, FileSource):
         what = f"file {source.path!r}"
-        local = Path(base_dir) / source.path
-        if "://" not in source.path and local.is_file():
+        try:
+            expanded = expand_location(source.path).path
+        except MissingVariable:
+            expanded = source.path
+        local = Path(base_dir) / expanded
+        if "://" not in expanded and local.is_file():
             size = local.stat().st_size
             what += " is empty (0 bytes)" if size == 0 else f" ({size:,} bytes) has no records (a header only?)"
         else:
@@ -196,7 +206,31 @@ def extract_script(
     """
     if script.table != table.name:
         raise ExtractionError(script.id, f"script is for table {script.table!r}, not {table.name!r}")
-    base_dir = Path(base_dir)
+    source = script.source
+    if not isinstance(source, FileSource) or "${" not in source.path:
+        return _extract(script, table, base_dir=Path(base_dir), staging_dir=staging_dir, on_rows=on_rows)
+    from privetl.engine.extract.files import expand_path
+
+    location = expand_path(script.id, source.path)
+    try:
+        staged = _extract(script, table, base_dir=Path(base_dir), staging_dir=staging_dir, on_rows=on_rows)
+    except ExtractionError as exc:
+        # Messages name the files read, under the expanded base: show it as its ${NAME}.
+        raise ExtractionError(script.id, location.hide(exc.message)) from None
+    if staged.in_place is not None:
+        staged = dataclasses.replace(staged, in_place=dataclasses.replace(staged.in_place, location=location))
+    return staged
+
+
+def _extract(
+    script: SourceScript,
+    table: Table,
+    *,
+    base_dir: Path,
+    staging_dir: Path,
+    on_rows: Callable[[int], None] | None,
+) -> StagedSource:
+    """``extract_script`` once the script's table is checked."""
     source = script.source
     if isinstance(source, FileSource) and source.format == "parquet":
         from privetl.engine.extract.files import parquet_in_place

@@ -29,6 +29,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from privetl.engine.errors import ExtractionError
+from privetl.engine.extract.env import ExpandedLocation, MissingVariable, expand_location
 from privetl.engine.extract.staging import (
     BATCH_ROWS,
     JsonNumber,
@@ -59,6 +60,17 @@ class Location:
     display: str
 
 
+def expand_path(script_id: str, path: str) -> ExpandedLocation:
+    """A source path with its ``${NAME}`` references expanded (see ``env.expand_location``);
+    ExtractionError naming the variable (never a value) when one is not set."""
+    try:
+        return expand_location(path)
+    except MissingVariable as exc:
+        raise ExtractionError(
+            script_id, f"environment variable {exc.name} (used in the path {path!r}) is not set"
+        ) from None
+
+
 def is_s3(path: str) -> bool:
     """True for ``s3://`` URLs (read through pyarrow's S3 filesystem)."""
     return path.startswith("s3://")
@@ -80,16 +92,26 @@ def split_s3(url: str) -> tuple[str, str]:
 
 
 def resolve(script_id: str, path: str, base_dir: Path) -> Location:
-    """The files a source path names; ExtractionError naming the resolved path if none exists."""
-    if is_s3(path):
+    """The files a source path names; ExtractionError naming the resolved path if none exists.
+
+    ``${NAME}`` references are expanded first; messages then show the path as written
+    (``location.hide`` is the caller's for messages naming a matched file).
+    """
+    location = expand_path(script_id, path)
+    target = location.path
+    if is_s3(target):
         try:
-            bucket, key = split_s3(path)
-            filesystem, _ = pafs.FileSystem.from_uri(f"s3://{bucket}/")
+            bucket, key = split_s3(target)
+            if location.s3_options:
+                filesystem: pafs.FileSystem = pafs.S3FileSystem(**location.s3_options)
+            else:
+                filesystem, _ = pafs.FileSystem.from_uri(f"s3://{bucket}/")
         except (ValueError, OSError, pa.ArrowException) as exc:
-            raise ExtractionError(script_id, f"cannot open {path}: {exc}") from exc
+            raise ExtractionError(script_id, location.hide(f"cannot open {target}: {exc}")) from None
         return _match(script_id, filesystem, f"{bucket}/{key}", path)
-    pattern = local_pattern(path, base_dir)
-    return _match(script_id, pafs.LocalFileSystem(), str(pattern.resolve()), str(pattern.resolve()))
+    pattern = local_pattern(target, base_dir)
+    display = str(pattern.resolve()) if target == path else path
+    return _match(script_id, pafs.LocalFileSystem(), str(pattern.resolve()), display)
 
 
 def _match(script_id: str, filesystem: pafs.FileSystem, pattern: str, display: str) -> Location:
@@ -396,7 +418,7 @@ def parquet_in_place(
     """
     source = script.source
     assert isinstance(source, FileSource)
-    if is_s3(source.path):
+    if is_s3(expand_path(script.id, source.path).path):
         return None
     location = resolve(script.id, source.path, base_dir)
     fields = source_fields(script, table)

@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 
 from privetl.engine.errors import PublishError
+from privetl.engine.extract.env import MissingVariable, expand_location
 from privetl.engine.metadata import (
     DataModule,
     DestinationSpec,
@@ -54,6 +55,7 @@ __all__ = [
     "RevertedCommit",
     "TableData",
     "latest_version",
+    "open_store",
     "publish_version",
     "read_table",
     "resolve_destination",
@@ -88,12 +90,56 @@ def resolve_destination(
     """
     if isinstance(destination, str | Path):
         destination = DirectoryDestination(path=str(destination))
-    if isinstance(destination, DirectoryDestination) and not delta.is_remote(destination.path):
+    if (
+        isinstance(destination, DirectoryDestination)
+        and not delta.is_remote(destination.path)
+        and "${" not in destination.path  # expanded (and then resolved) by ``open_store``
+    ):
         path = Path(destination.path)
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path
         destination = DirectoryDestination(path=str(path.resolve()))
     return destination
+
+
+def open_store(
+    spec: DirectoryDestination,
+    *,
+    base_dir: Path | None = None,
+    storage_options: Mapping[str, str] | None = None,
+) -> Store:
+    """The store of a directory destination, its ``${NAME}`` references expanded.
+
+    A referenced value is the base the rest of the path is under (a local directory, or a
+    bucket whose ``s3://KEY:SECRET@bucket/prefix?region=...`` credentials and options the
+    store uses); the store shows the path as the document writes it. A variable not set is
+    a ``PublishError`` naming it, never a value.
+    """
+    if "${" not in spec.path:
+        return Store(spec.path, storage_options)
+    try:
+        location = expand_location(spec.path)
+    except MissingVariable as exc:
+        raise PublishError(
+            f"environment variable {exc.name} (used in the destination path {spec.path!r}) is not set"
+        ) from None
+    root = location.path
+    if not delta.is_remote(root):
+        local = Path(root.removeprefix("file://"))
+        root = str((local if local.is_absolute() else (base_dir or Path.cwd()) / local).resolve())
+    return Store(root, storage_options, location=location)
+
+
+@contextlib.contextmanager
+def _hidden(store: Store) -> Iterator[None]:
+    """Publication errors without the store's expanded root or credentials."""
+    if store.location is None:
+        yield
+        return
+    try:
+        yield
+    except (PublishError, OSError, pa.ArrowException) as exc:
+        raise PublishError(store.hide(str(exc))) from None
 
 
 def _open(data: TableData) -> pa.RecordBatchReader | pa.Table:
@@ -132,17 +178,18 @@ def publish_version(
             module, doc, tables, spec=spec, lineage=lineage, rewrite=rewrite_protocol,
             before_visible=before_visible,
         )
-    return _publish_directory(
-        module,
-        doc,
-        tables,
-        root=spec.path,
-        lineage=lineage,
-        rewrite=rewrite_protocol,
-        run_id=run_id,
-        storage_options=storage_options,
-        before_visible=before_visible,
-    )
+    store = open_store(spec, base_dir=base_dir, storage_options=storage_options)
+    with _hidden(store):
+        return _publish_directory(
+            module,
+            doc,
+            tables,
+            store=store,
+            lineage=lineage,
+            rewrite=rewrite_protocol,
+            run_id=run_id,
+            before_visible=before_visible,
+        )
 
 
 def latest_version(
@@ -161,7 +208,9 @@ def latest_version(
             raise PublishError("a PostgreSQL destination needs the module id to find its versions")
         with psycopg.connect(expand_env(spec.connection)) as conn:
             return previous_version(conn, spec.schema_name, module_id)
-    document = delta.latest_document(Store(spec.path))
+    store = open_store(spec, base_dir=base_dir)
+    with _hidden(store):
+        document = delta.latest_document(store)
     return None if document is None else delta.version_number(document)
 
 
@@ -183,13 +232,14 @@ def revert_unpublished(
     spec = resolve_destination(destination, base_dir)
     if isinstance(spec, PostgresDestination):
         return []
-    store = Store(spec.path, storage_options)
-    latest = delta.latest_document(store)
-    if latest is None:
-        return []
-    return delta.revert_to(
-        store, _delta_versions(latest), version=delta.version_number(latest), run_id=run_id
-    )
+    store = open_store(spec, base_dir=base_dir, storage_options=storage_options)
+    with _hidden(store):
+        latest = delta.latest_document(store)
+        if latest is None:
+            return []
+        return delta.revert_to(
+            store, _delta_versions(latest), version=delta.version_number(latest), run_id=run_id
+        )
 
 
 def read_table(root: str | Path, table: str, version: int | None = None) -> pa.Table:
@@ -240,14 +290,12 @@ def _publish_directory(
     doc: Mapping[str, Any],
     tables: Mapping[str, TableData],
     *,
-    root: str,
+    store: Store,
     lineage: Any,
     rewrite: bool,
     run_id: str,
-    storage_options: Mapping[str, str] | None,
     before_visible: Callable[[], None] | None = None,
 ) -> PublishedVersion:
-    store = Store(root, storage_options)
     latest = delta.latest_document(store)
     previous = delta.version_number(latest) if latest is not None else None
     version = max(previous or 0, module.version) + 1
@@ -279,8 +327,8 @@ def _publish_directory(
     version_relative = f"{delta.VERSIONS_DIR}/{version}/{delta.METADATA_FILE}"
     return PublishedVersion(
         version=version,
-        destination=store.root,
-        metadata_location=store.uri(version_relative),
+        destination=store.shown_root,
+        metadata_location=store.hide(store.uri(version_relative)),
         document=documents[version_relative],
         tables={s.table: s.rows for s in snapshots},
         delta_versions={s.table: s.delta_version for s in snapshots},

@@ -48,6 +48,7 @@ from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from privetl.engine.errors import PublishError
+from privetl.engine.extract.env import ExpandedLocation
 
 TABLES_DIR = "tables"
 VERSIONS_DIR = "versions"
@@ -87,17 +88,39 @@ class Store:
     Remote: a single object PUT through pyarrow's filesystem, which is atomic on S3.
     """
 
-    def __init__(self, root: str, storage_options: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        storage_options: Mapping[str, str] | None = None,
+        *,
+        location: ExpandedLocation | None = None,
+    ) -> None:
         self.root = root.rstrip("/")
         self.remote = is_remote(root)
-        self.storage_options = dict(storage_options or {})
+        self.location = location
+        """How ``root`` was expanded from the destination's ``${NAME}`` references, if it was."""
+        options = location.delta_storage_options() if location is not None else {}
+        self.storage_options = {**options, **dict(storage_options or {})}
         self._fs: Any = None
         if self.remote:
             from pyarrow import fs as pafs
 
-            self._fs, self._base = pafs.FileSystem.from_uri(self.root)
+            if location is not None and location.s3_options and self.root.startswith("s3://"):
+                self._fs = pafs.S3FileSystem(**location.s3_options)
+                self._base = self.root.removeprefix("s3://")
+            else:
+                self._fs, self._base = pafs.FileSystem.from_uri(self.root)
         else:
             self._base = self.root
+
+    @property
+    def shown_root(self) -> str:
+        """The root as messages and reports show it: as the document writes it."""
+        return self.location.raw.rstrip("/") if self.location is not None else self.root
+
+    def hide(self, message: str) -> str:
+        """``message`` without the expanded root or its credentials (see ``ExpandedLocation.hide``)."""
+        return self.location.hide(message) if self.location is not None else message
 
     @property
     def filesystem(self) -> Any:

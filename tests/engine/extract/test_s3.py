@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def s3() -> Iterator[None]:
         buffer = io.BytesIO()
         pq.write_table(pa.table({"id": [4, 5]}), buffer)
         client.put_object(Bucket=BUCKET, Key="in/d.parquet", Body=buffer.getvalue())
+        patch.setenv("PRIVETL_TEST_S3_ENDPOINT", f"{host}:{port}")
         try:
             yield
         finally:
@@ -68,3 +70,25 @@ def test_s3_missing_object_names_the_url(tmp_path: Path, s3: None) -> None:
         run(tmp_path, f"s3://{BUCKET}/in/nope.csv", "csv")
     with pytest.raises(ExtractionError, match=rf"no file matches s3://{BUCKET}/out/\*\.csv"):
         run(tmp_path, f"s3://{BUCKET}/out/*.csv", "csv")
+
+
+def test_an_s3_connection_variable_is_the_base_with_its_credentials_and_endpoint(
+    tmp_path: Path, s3: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection string (s3://KEY:SECRET@bucket/prefix?endpoint_override=...) is all the
+    run is given: no AWS_ENDPOINT_URL, no AWS keys; none of it shows in a message."""
+    endpoint = os.environ["PRIVETL_TEST_S3_ENDPOINT"]
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv(
+        "PRIVETL_CONNECTION_LAKE",
+        f"s3://AKIDLAKE:S3CRET%2Fkey@{BUCKET}/in?region=us-east-1&endpoint_override={endpoint}&scheme=http",
+    )
+    staged = run(tmp_path, "${PRIVETL_CONNECTION_LAKE}/?.csv", "csv")
+    assert [r["name"] for r in staged_rows(staged)] == ["Ann", "Bo"]
+    with pytest.raises(ExtractionError) as error:
+        run(tmp_path, "${PRIVETL_CONNECTION_LAKE}/nope.csv", "csv")
+    message = str(error.value)
+    assert "file not found: ${PRIVETL_CONNECTION_LAKE}/nope.csv" in message
+    for secret in ("AKIDLAKE", "S3CRET", endpoint, BUCKET):
+        assert secret not in message

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 
+from privetl.engine.errors import PublishError
+from privetl.engine.metadata import DirectoryDestination
 from privetl.engine.publish import latest_version, publish_version, read_table
 from privetl.engine.publish.delta import Store
 from tests.engine.publish.test_publish import _file_entries, _lineage, _module
@@ -90,3 +92,43 @@ def test_publish_to_s3_versions_files_and_time_travel(s3: str) -> None:
         assert entry["contentUrl"] == "../../" + f.path
         raw = store.read_bytes(f.path)
         assert raw is not None and entry["sha256"] == hashlib.sha256(raw).hexdigest()
+
+
+def test_an_s3_destination_variable_supplies_bucket_credentials_and_endpoint(
+    s3: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``${PRIVETL_CONNECTION_LAKE}/modules/x``: the connection string is the base; the run has
+    no AWS_ENDPOINT_URL or keys of its own, and neither the result nor an error shows the value."""
+    import os
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"].removeprefix("http://")
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv(
+        "PRIVETL_CONNECTION_LAKE",
+        f"s3://AKIDLAKE:S3CRETKEY@published/lake?region=us-east-1&endpoint_override={endpoint}&scheme=http",
+    )
+    module, doc = _module()
+    tables = {
+        "people": pa.table({"id": pa.array([1, 2], pa.int64()), "name": ["a", "b"]}),
+        "pets": pa.table({"owner": pa.array([1], pa.int64()), "kind": ["dog"]}),
+    }
+    raw = "${PRIVETL_CONNECTION_LAKE}/modules/x"
+    published = publish_version(module, doc, tables, destination=DirectoryDestination(path=raw), lineage=_lineage())
+    assert published.version == 2
+    assert published.destination == raw
+    assert published.metadata_location == raw + "/versions/2/metadata.json"
+    assert latest_version(DirectoryDestination(path=raw)) == 2
+    text = json.dumps(published.document)
+    for secret in ("AKIDLAKE", "S3CRETKEY", endpoint, "published/lake"):
+        assert secret not in text and secret not in repr(published)
+
+    # what was written is where the connection string said, read back with plain AWS settings
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{endpoint}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    assert read_table("s3://published/lake/modules/x", "people", 2).num_rows == 2
+
+    monkeypatch.delenv("PRIVETL_CONNECTION_LAKE")
+    with pytest.raises(PublishError, match=r"environment variable PRIVETL_CONNECTION_LAKE \(used in the destination"):
+        publish_version(module, doc, tables, destination=DirectoryDestination(path=raw), lineage=_lineage())

@@ -1,9 +1,8 @@
 """``privetl task export ID [--out FILE]``: write a released task's data module document.
 
 The document goes to FILE (or stdout) byte for byte as stored, so its SHA-256 is the
-task's ``module_sha256``; what a run of it needs is printed to stderr: for each SQL or API
-connection the environment variable to set to its connection string, for each FILE
-connection the folder next to the document to link to its directory (``docs/tasks.md``).
+task's ``module_sha256``; what a run of it needs is printed to stderr: for each connection
+the environment variable to set to its connection string (``docs/tasks.md``).
 """
 
 from __future__ import annotations
@@ -45,13 +44,7 @@ class Command(BaseCommand):
             self.stdout.write(module.document, ending="")
         self.stderr.write(f"sha256 {module.sha256}")
         for connection in module.connections:
-            if connection["variable"]:
-                self.stderr.write(
-                    f"set {connection['variable']} to the connection string of "
-                    f"{connection['connection_id']} ({connection['type']})"
-                )
-            else:
-                self.stderr.write(
-                    f"link {connection['folder']} (next to the document) to the directory of "
-                    f"{connection['connection_id']} (FILE)"
-                )
+            self.stderr.write(
+                f"set {connection['variable']} to the connection string of "
+                f"{connection['connection_id']} ({connection['type']})"
+            )
