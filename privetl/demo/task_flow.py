@@ -16,8 +16,8 @@ per step naming the door used, and then runs what was released:
    uploader (through the destination connection) it succeeds;
 5. the exported document (``GET /tasks/{id}/module``) is written to the work folder and run
    by ``privetl run`` in a subprocess, the connections supplied as ``docs/tasks.md`` says
-   (a SQL connection's string in its ``PRIVETL_CONNECTION_<ID>`` variable, a FILE
-   connection's directory linked at ``connections/PRIVETL_CONNECTION_<ID>``);
+   (each connection's location and credentials in its ``PRIVETL_CONNECTION_<ID>``
+   variable, which the engine expands);
 6. the rows it published are compared with those the hand-written
    ``examples/customers/module.json`` publishes (part 1 of the demo, or a run of the copy
    the connections flow made when part 1 did not run).
@@ -339,30 +339,18 @@ def run_task_flow(
 
     exported = _get_module(rest, eddie)
     run_dir = work_dir / "task-run"
-    (run_dir / "connections").mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     document = run_dir / "module.json"
     document.write_bytes(exported["content"])
     needs = json.loads(exported["connections"])
     _step(
         "rest",
         f"GET /tasks/{TASK}/module → {document} ({len(exported['content'])} bytes); "
-        f"Privetl-Connections: {[n['variable'] or n['folder'] for n in needs]}",
+        f"Privetl-Connections: {[n['variable'] for n in needs]}",
     )
 
-    env: dict[str, str] = {}
-    for need in needs:
-        secret = connection_secret_for_run(need["connection_id"])
-        if need["variable"]:
-            env[need["variable"]] = secret
-        else:
-            link = run_dir / need["folder"]
-            link.unlink(missing_ok=True)
-            link.symlink_to(secret.removeprefix("file://"), target_is_directory=True)
-    _step(
-        "cli",
-        f"privetl run module.json with {sorted(env)} set and {len(needs) - len(env)} FILE "
-        "connection folder(s) linked",
-    )
+    env = {need["variable"]: connection_secret_for_run(need["connection_id"]) for need in needs}
+    _step("cli", f"privetl run module.json with {sorted(env)} set")
     _privetl_run(document, "--report-dir", str(run_dir / "report"), env=env)
 
     if reference is None or not (reference / "metadata.json").exists():
