@@ -69,7 +69,7 @@ def test_task_flow_releases_after_the_uploader_and_the_export_publishes_the_samp
     # The export ran with the connections supplied as docs/tasks.md says, no string printed.
     exported = work / "task-run" / "module.json"
     document = json.loads(exported.read_text(encoding="utf-8"))
-    assert document["privetl:upload"]["destination"]["path"].startswith("connections/")
+    assert document["privetl:upload"]["destination"]["path"].startswith("${PRIVETL_CONNECTION_")
     assert "sqlite:" not in exported.read_text(encoding="utf-8")
     assert "sqlite:" not in done.stdout and "eyJ" not in done.stdout
 
