@@ -30,6 +30,7 @@ PLATFORM_COMMANDS: dict[str, str] = {
     "serve": "Serve HTTP (REST, API docs, admin) and gRPC in one process.",
     "web": "Serve the HTTP API with gunicorn (production WSGI server).",
     "grpc": "Serve the gRPC API.",
+    "worker": "Execute queued runs of ETL tasks (a django-q2 cluster; start any number, on any machine sharing the database and RUN_WORK_DIR).",
     "migrate": "Create or update the database schema (as DATABASE_OWNER_URL's role when set, then grant the runtime role).",
     "createadmin": "Create a user with the ADMIN role, or grant ADMIN to a user.",
     "token": "Print a bearer token for a user (the last word of the output).",

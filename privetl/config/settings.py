@@ -142,6 +142,9 @@ INSTALLED_APPS = [
     "privetl.datamodules",
     "privetl.scripts",
     "privetl.tasks",
+    "privetl.data",
+    "privetl.runs",
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +221,49 @@ if DATABASE_OWNER_URL:
     DATABASES["owner"] = _owner
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- runs -----------------------------------------------------------------------------
+# Runs execute in django-q2 workers (`privetl worker`, a django-q2 cluster) whose broker is
+# this database (the ORM broker): nothing to install on the embedded default, any number of
+# workers on any number of machines against PostgreSQL, and a run is queued in the same
+# transaction that records it (docs/runs.md says why this library).
+RUN_WORK_DIR = Path(os.environ.get("PRIVETL_RUN_WORK_DIR", str(VAR_DIR / "runs"))).resolve()
+"""Each run's work directory (stage checkpoints, the outbox's Parquet) is RUN_WORK_DIR/<run id>;
+shared storage when workers run on several machines."""
+RUN_LEASE_SECONDS = float(os.environ.get("PRIVETL_RUN_LEASE_SECONDS", "30"))
+"""A worker renews its run's lease every third of this; a lease expired means a dead worker.
+Such runs are recovered by the workers' scheduled recovery (django-q2's scheduler: once a
+minute, checked every 30 s) and when a worker starts: so within this plus 90 seconds."""
+RUN_MAX_ATTEMPTS = int(os.environ.get("PRIVETL_RUN_MAX_ATTEMPTS", "3"))
+"""A run whose workers died this many times fails with that reason."""
+RUN_ENGINE = os.environ.get("PRIVETL_RUN_ENGINE", "duckdb")
+RUN_ANONYMIZATION_SECRET: str | None = os.environ.get("PRIVETL_ANONYMIZATION_SECRET") or (
+    _embedded_secret("anonymization_secret") if EMBEDDED else None
+)
+"""The key of the keyed hashes and noise of platform runs (the engine's PRIVETL_ANONYMIZATION_SECRET):
+without it a production run is not reproducible, and its report says so."""
+RUN_MEMORY_LIMIT = os.environ.get("PRIVETL_RUN_MEMORY_LIMIT") or None
+SPARK_MASTER = os.environ.get("PRIVETL_SPARK_MASTER", "local[2]")
+OUTBOX_RETENTION_DAYS = float(os.environ.get("PRIVETL_OUTBOX_RETENTION_DAYS", "7"))
+"""Outbox entries not uploaded within this many days are deleted (state EXPIRED)."""
+Q_CLUSTER = {
+    "name": "privetl",
+    "orm": "default",
+    "workers": int(os.environ.get("PRIVETL_WORKER_PROCESSES", "2")),
+    # One queued job executes one run until it pauses, awaits upload, ends or is stopped;
+    # a run outlives any sensible timeout, so the lease (not django-q's timeout) tells a dead
+    # worker, and `retry` (redelivery of an unacknowledged job) only backs it up.
+    "timeout": int(os.environ.get("PRIVETL_RUN_TIMEOUT_SECONDS", str(24 * 3600))),
+    "retry": int(os.environ.get("PRIVETL_RUN_TIMEOUT_SECONDS", str(24 * 3600))) + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": float(os.environ.get("PRIVETL_WORKER_POLL_SECONDS", "0.5")),
+    "bulk": 1,
+    "recycle": 50,
+    "label": "privetl runs",
+}
+
 # --- i18n / static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -278,7 +324,10 @@ GRPC_SERVICERS = [
     "privetl.datamodules.grpc.register",
     "privetl.audit.grpc.register",
     "privetl.scripts.grpc.register",
-    "privetl.tasks.grpc.register",
+    # the ETL Task Manager with its run controls (privetl.runs.grpc extends privetl.tasks.grpc)
+    "privetl.runs.grpc.register",
+    # the Data Manager with its run history (privetl.runs.grpc extends privetl.data.grpc)
+    "privetl.runs.grpc.register_data_manager",
 ]
 
 LOGGING = {

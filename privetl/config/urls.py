@@ -25,6 +25,8 @@ urlpatterns = [
     path("api/v1/", include("privetl.audit.urls")),
     path("api/v1/", include("privetl.scripts.urls")),
     path("api/v1/", include("privetl.tasks.urls")),
+    path("api/v1/", include("privetl.runs.urls")),
+    path("api/v1/", include("privetl.data.urls")),
     path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path(
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="swagger-ui"

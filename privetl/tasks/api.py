@@ -57,7 +57,9 @@ class TaskOut(serializers.Serializer):
     description = serializers.CharField(allow_blank=True, help_text="What the task is for.")
     ext_datamodule_id = serializers.CharField(help_text="The destination module (a connection).")
     seed = serializers.IntegerField(help_text="Seed of the seeded anonymization operations.")
-    state = serializers.ChoiceField(choices=STATES, help_text="DRAFT until released.")
+    state = serializers.ChoiceField(
+        choices=STATES, help_text="DRAFT until released; then the state of the latest run."
+    )
     extraction_script_ids = serializers.ListField(
         child=serializers.CharField(), help_text="Extractors."
     )
@@ -80,6 +82,13 @@ class TaskOut(serializers.Serializer):
     module_sha256 = serializers.CharField(
         allow_blank=True,
         help_text="SHA-256 of the compiled document of a released task; empty for a draft.",
+    )
+    current_run_id = serializers.CharField(
+        allow_blank=True,
+        help_text="The latest run (GET /api/v1/runs/{id}); empty before the first.",
+    )
+    last_error = serializers.CharField(
+        allow_blank=True, help_text="Why the latest run failed; empty otherwise."
     )
 
 

@@ -1,8 +1,8 @@
 """gRPC door of the ETL Task Manager (``etl.task.manager.V1.EtlTaskManager``).
 
 Each method: parse the request → (``grpc_door`` authenticated the caller) → one service
-or selector → the response. The REST door calls the same functions. Runs (Start, Pause,
-Resume, Stop) arrive with the next issue: they answer FAILED_PRECONDITION saying so.
+or selector → the response. The REST door calls the same functions. The run controls (Start, Pause,
+Resume, Stop) are the runs app's: ``privetl.runs.grpc`` extends this servicer with them.
 """
 
 from __future__ import annotations
@@ -15,16 +15,11 @@ import grpc
 from privetl._gen.etl.task.manager.V1 import task_manager_pb2 as pb
 from privetl._gen.etl.task.manager.V1 import task_manager_pb2_grpc as pb_grpc
 from privetl.common.context import Actor
-from privetl.common.errors import FailedPrecondition, InvalidArgument
+from privetl.common.errors import InvalidArgument
 from privetl.platform.grpc_door import grpc_door
 from privetl.tasks import selectors, services
 
 SERVICE = "tasks"
-RUNS_LATER = (
-    "runs are not available yet: released tasks are started by the run workers of the next "
-    "issue; export the task's module (GetTaskModule, privetl task export) and run it with "
-    "`privetl run` meanwhile"
-)
 
 
 def _set_time(message: Any, name: str, value: dt.datetime | None) -> None:
@@ -48,6 +43,8 @@ def task_message(view: selectors.TaskView) -> pb.Task:
         seed=view.seed,
         created_by=view.created_by,
         module_sha256=view.module_sha256,
+        current_run_id=view.current_run_id,
+        last_error=view.last_error,
     )
     _set_time(message, "created_at", view.created_at)
     _set_time(message, "updated_at", view.updated_at)
@@ -161,22 +158,6 @@ class EtlTaskManagerServicer(pb_grpc.EtlTaskManagerServicer):
             module_sha256=module.sha256,
             connections=[pb.ConnectionVariable(**c) for c in module.connections],
         )
-
-    @grpc_door(service=SERVICE, action="Start")
-    def Start(self, request: Any, context: grpc.ServicerContext, *, actor: Actor) -> Any:  # noqa: N802
-        raise FailedPrecondition(RUNS_LATER)
-
-    @grpc_door(service=SERVICE, action="Pause")
-    def Pause(self, request: Any, context: grpc.ServicerContext, *, actor: Actor) -> Any:  # noqa: N802
-        raise FailedPrecondition(RUNS_LATER)
-
-    @grpc_door(service=SERVICE, action="Resume")
-    def Resume(self, request: Any, context: grpc.ServicerContext, *, actor: Actor) -> Any:  # noqa: N802
-        raise FailedPrecondition(RUNS_LATER)
-
-    @grpc_door(service=SERVICE, action="Stop")
-    def Stop(self, request: Any, context: grpc.ServicerContext, *, actor: Actor) -> Any:  # noqa: N802
-        raise FailedPrecondition(RUNS_LATER)
 
 
 def register(server: grpc.Server) -> None:

@@ -16,10 +16,18 @@ NAME_MAX_LENGTH = 200
 
 
 class TaskState(models.TextChoices):
-    """The configuration states; the run states of the contract arrive with the runs."""
+    """The contract's task states: DRAFT and RELEASED are the configuration's; the others
+    follow the task's latest run (recorded by the runs app, in the run's own transaction)."""
 
     DRAFT = "DRAFT"
     RELEASED = "RELEASED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    AWAITING_UPLOAD = "AWAITING_UPLOAD"
+    UPLOADING = "UPLOADING"
+    COMPLETED = "COMPLETED"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
 
 
 class Task(models.Model):
@@ -50,6 +58,8 @@ class Task(models.Model):
     module_document = models.TextField(blank=True, default="")
     module_sha256 = models.CharField(max_length=64, blank=True, default="")
     module_connections = models.JSONField(default=list)
+    current_run_id = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

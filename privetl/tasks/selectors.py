@@ -46,6 +46,8 @@ class TaskView:
     updated_at: dt.datetime
     released_at: dt.datetime | None
     module_sha256: str
+    current_run_id: str = ""
+    last_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def task_view(task: Task) -> TaskView:
         updated_at=task.updated_at,
         released_at=task.released_at,
         module_sha256=task.module_sha256,
+        current_run_id=task.current_run_id,
+        last_error=task.last_error,
     )
 
 
@@ -188,3 +192,9 @@ def task_module_for_actor(*, actor: Actor, task_id: str) -> TaskModule:
         sha256=task.module_sha256,
         connections=list(task.module_connections),
     )
+
+
+def task_document(*, task_id: str) -> str:
+    """A released task's compiled document, for the platform's own use (the outbox checks
+    edits against its field rules); no actor: callers have authorized their own request."""
+    return _task(task_id).module_document

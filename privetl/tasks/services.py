@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -285,3 +286,40 @@ def task_release(*, actor: Actor, task_id: str) -> TaskView:
         after=_snapshot(task),
     )
     return task_view(task)
+
+
+@dataclass(frozen=True)
+class TaskForRun:
+    """What a run needs of its released task, read under the task's row lock."""
+
+    view: TaskView
+    document: str
+    connections: list[dict[str, Any]]
+
+
+def task_lock_for_run(*, task_id: str) -> TaskForRun:
+    """Lock the task's row for a run control (inside the caller's transaction).
+
+    Start, Pause, Resume and Stop of one task are serialized by this lock, so two Starts
+    racing cannot both queue a run. NOT_FOUND for no such task.
+    """
+    validate_id(task_id, field="task_id")
+    try:
+        task = Task.objects.select_for_update().get(pk=task_id)
+    except Task.DoesNotExist:
+        raise NotFound(f"task {task_id!r} does not exist", field="task_id") from None
+    return TaskForRun(
+        view=task_view(task),
+        document=task.module_document,
+        connections=list(task.module_connections),
+    )
+
+
+def task_run_state_record(*, task_id: str, state: str, run_id: str, error: str = "") -> None:
+    """Record the state of the task's latest run on the task (the runs app calls this in the
+    run event's own transaction, which audits the event; so no second record here)."""
+    if state not in TaskState.values or state in (TaskState.DRAFT, TaskState.RELEASED):
+        raise ValueError(f"{state!r} is not a run state of a task")
+    Task.objects.filter(pk=task_id).update(
+        state=state, current_run_id=run_id, last_error=error, updated_at=timezone.now()
+    )

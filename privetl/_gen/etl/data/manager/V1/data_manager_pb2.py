@@ -27,45 +27,55 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&etl/data/manager/V1/data_manager.proto\x12\x13\x65tl.data.manager.V1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x02\n\x0bOutboxEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\r\n\x05table\x18\x04 \x01(\t\x12\x34\n\x05state\x18\x05 \x01(\x0e\x32%.etl.data.manager.V1.OutboxEntryState\x12\x0c\n\x04rows\x18\x06 \x01(\x03\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cretain_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0buploaded_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11published_version\x18\n \x01(\x03\x12\x0f\n\x07\x63olumns\x18\x0b \x03(\t\"\x98\x02\n\x03Run\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12,\n\x05state\x18\x03 \x01(\x0e\x32\x1d.etl.data.manager.V1.RunState\x12\x12\n\nstarted_by\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stage\x18\x07 \x01(\t\x12\x0f\n\x07rows_in\x18\x08 \x01(\x03\x12\x10\n\x08rows_out\x18\t \x01(\x03\x12\x13\n\x0breport_json\x18\n \x01(\t\x12\r\n\x05\x65rror\x18\x0b \x01(\t\"~\n\rGetAllRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x35\n\x06states\x18\x02 \x03(\x0e\x32%.etl.data.manager.V1.OutboxEntryState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\\\n\x0eGetAllResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .etl.data.manager.V1.OutboxEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"L\n\nGetRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x14\n\x0cpreview_rows\x18\x02 \x01(\x05\x12\x16\n\x0epreview_offset\x18\x03 \x01(\x03\"h\n\x0bGetResponse\x12/\n\x05\x65ntry\x18\x01 \x01(\x0b\x32 .etl.data.manager.V1.OutboxEntry\x12(\n\x07records\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\"\x87\x01\n\x0cRecordChange\x12&\n\x03\x61\x64\x64\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12/\n\x04\x65\x64it\x18\x02 \x01(\x0b\x32\x1f.etl.data.manager.V1.EditRecordH\x00\x12\x14\n\ndelete_key\x18\x03 \x01(\tH\x00\x42\x08\n\x06\x63hange\"B\n\nEditRecord\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x06values\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"f\n\x0eModifieRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x32\n\x07\x63hanges\x18\x02 \x03(\x0b\x32!.etl.data.manager.V1.RecordChange\x12\x0e\n\x06reason\x18\x03 \x01(\t\"R\n\x0fModifieResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\x12/\n\x05\x65ntry\x18\x02 \x01(\x0b\x32 .etl.data.manager.V1.OutboxEntry\"I\n\x0fListRunsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x10ListRunsResponse\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.etl.data.manager.V1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"7\n\x0eGetRunResponse\x12%\n\x03run\x18\x01 \x01(\x0b\x32\x18.etl.data.manager.V1.Run*u\n\x10OutboxEntryState\x12\"\n\x1eOUTBOX_ENTRY_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41WAITING_REVIEW\x10\x01\x12\x0c\n\x08UPLOADED\x10\x02\x12\r\n\tDISCARDED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04*r\n\x08RunState\x12\x19\n\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x0b\n\x07RUNNING\x10\x02\x12\n\n\x06PAUSED\x10\x03\x12\r\n\tSUCCEEDED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\x0b\n\x07STOPPED\x10\x06\x32\xac\x03\n\x0b\x44\x61taManager\x12Q\n\x06GetAll\x12\".etl.data.manager.V1.GetAllRequest\x1a#.etl.data.manager.V1.GetAllResponse\x12H\n\x03Get\x12\x1f.etl.data.manager.V1.GetRequest\x1a .etl.data.manager.V1.GetResponse\x12T\n\x07Modifie\x12#.etl.data.manager.V1.ModifieRequest\x1a$.etl.data.manager.V1.ModifieResponse\x12W\n\x08ListRuns\x12$.etl.data.manager.V1.ListRunsRequest\x1a%.etl.data.manager.V1.ListRunsResponse\x12Q\n\x06GetRun\x12\".etl.data.manager.V1.GetRunRequest\x1a#.etl.data.manager.V1.GetRunResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&etl/data/manager/V1/data_manager.proto\x12\x13\x65tl.data.manager.V1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x03\n\x0bOutboxEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\r\n\x05table\x18\x04 \x01(\t\x12\x34\n\x05state\x18\x05 \x01(\x0e\x32%.etl.data.manager.V1.OutboxEntryState\x12\x0c\n\x04rows\x18\x06 \x01(\x03\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cretain_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0buploaded_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11published_version\x18\n \x01(\x03\x12\x0f\n\x07\x63olumns\x18\x0b \x03(\t\x12\x19\n\x11\x65xt_datamodule_id\x18\x0c \x01(\t\x12\x10\n\x08revision\x18\r \x01(\x05\x12\r\n\x05\x65\x64its\x18\x0e \x01(\x05\x12(\n\x07privacy\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\"k\n\x10\x43olumnStatistics\x12\x0e\n\x06\x63olumn\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05nulls\x18\x03 \x01(\x03\x12\x10\n\x08\x64istinct\x18\x04 \x01(\x03\x12\x0b\n\x03min\x18\x05 \x01(\t\x12\x0b\n\x03max\x18\x06 \x01(\t\"\xfc\x04\n\x03Run\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12,\n\x05state\x18\x03 \x01(\x0e\x32\x1d.etl.data.manager.V1.RunState\x12\x12\n\nstarted_by\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stage\x18\x07 \x01(\t\x12\x0f\n\x07rows_in\x18\x08 \x01(\x03\x12\x10\n\x08rows_out\x18\t \x01(\x03\x12\x13\n\x0breport_json\x18\n \x01(\t\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12\x13\n\x0bstages_done\x18\x0c \x03(\t\x12\x41\n\rstage_seconds\x18\r \x03(\x0b\x32*.etl.data.manager.V1.Run.StageSecondsEntry\x12G\n\x10stage_executions\x18\x0e \x03(\x0b\x32-.etl.data.manager.V1.Run.StageExecutionsEntry\x12\x10\n\x08\x61ttempts\x18\x0f \x01(\x05\x12\x19\n\x11published_version\x18\x10 \x01(\x03\x12\x17\n\x0fpause_requested\x18\x11 \x01(\x08\x12\x0e\n\x06upload\x18\x12 \x01(\x08\x1a\x33\n\x11StageSecondsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x36\n\x14StageExecutionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"~\n\rGetAllRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x35\n\x06states\x18\x02 \x03(\x0e\x32%.etl.data.manager.V1.OutboxEntryState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\\\n\x0eGetAllResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .etl.data.manager.V1.OutboxEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"L\n\nGetRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x14\n\x0cpreview_rows\x18\x02 \x01(\x05\x12\x16\n\x0epreview_offset\x18\x03 \x01(\x03\"\xa3\x01\n\x0bGetResponse\x12/\n\x05\x65ntry\x18\x01 \x01(\x0b\x32 .etl.data.manager.V1.OutboxEntry\x12(\n\x07records\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x39\n\nstatistics\x18\x03 \x03(\x0b\x32%.etl.data.manager.V1.ColumnStatistics\"\x87\x01\n\x0cRecordChange\x12&\n\x03\x61\x64\x64\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12/\n\x04\x65\x64it\x18\x02 \x01(\x0b\x32\x1f.etl.data.manager.V1.EditRecordH\x00\x12\x14\n\ndelete_key\x18\x03 \x01(\tH\x00\x42\x08\n\x06\x63hange\"B\n\nEditRecord\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x06values\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"f\n\x0eModifieRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x32\n\x07\x63hanges\x18\x02 \x03(\x0b\x32!.etl.data.manager.V1.RecordChange\x12\x0e\n\x06reason\x18\x03 \x01(\t\"R\n\x0fModifieResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\x12/\n\x05\x65ntry\x18\x02 \x01(\x0b\x32 .etl.data.manager.V1.OutboxEntry\"I\n\x0fListRunsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x10ListRunsResponse\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.etl.data.manager.V1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"7\n\x0eGetRunResponse\x12%\n\x03run\x18\x01 \x01(\x0b\x32\x18.etl.data.manager.V1.Run*u\n\x10OutboxEntryState\x12\"\n\x1eOUTBOX_ENTRY_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41WAITING_REVIEW\x10\x01\x12\x0c\n\x08UPLOADED\x10\x02\x12\r\n\tDISCARDED\x10\x03\x12\x0b\n\x07\x45XPIRED\x10\x04*\x87\x01\n\x08RunState\x12\x19\n\x15RUN_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\x0b\n\x07RUNNING\x10\x02\x12\n\n\x06PAUSED\x10\x03\x12\r\n\tSUCCEEDED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\x0b\n\x07STOPPED\x10\x06\x12\x13\n\x0f\x41WAITING_UPLOAD\x10\x07\x32\xac\x03\n\x0b\x44\x61taManager\x12Q\n\x06GetAll\x12\".etl.data.manager.V1.GetAllRequest\x1a#.etl.data.manager.V1.GetAllResponse\x12H\n\x03Get\x12\x1f.etl.data.manager.V1.GetRequest\x1a .etl.data.manager.V1.GetResponse\x12T\n\x07Modifie\x12#.etl.data.manager.V1.ModifieRequest\x1a$.etl.data.manager.V1.ModifieResponse\x12W\n\x08ListRuns\x12$.etl.data.manager.V1.ListRunsRequest\x1a%.etl.data.manager.V1.ListRunsResponse\x12Q\n\x06GetRun\x12\".etl.data.manager.V1.GetRunRequest\x1a#.etl.data.manager.V1.GetRunResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'etl.data.manager.V1.data_manager_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTBOXENTRYSTATE']._serialized_start=1794
-  _globals['_OUTBOXENTRYSTATE']._serialized_end=1911
-  _globals['_RUNSTATE']._serialized_start=1913
-  _globals['_RUNSTATE']._serialized_end=2027
+  _globals['_RUN_STAGESECONDSENTRY']._loaded_options = None
+  _globals['_RUN_STAGESECONDSENTRY']._serialized_options = b'8\001'
+  _globals['_RUN_STAGEEXECUTIONSENTRY']._loaded_options = None
+  _globals['_RUN_STAGEEXECUTIONSENTRY']._serialized_options = b'8\001'
+  _globals['_OUTBOXENTRYSTATE']._serialized_start=2421
+  _globals['_OUTBOXENTRYSTATE']._serialized_end=2538
+  _globals['_RUNSTATE']._serialized_start=2541
+  _globals['_RUNSTATE']._serialized_end=2676
   _globals['_OUTBOXENTRY']._serialized_start=127
-  _globals['_OUTBOXENTRY']._serialized_end=459
-  _globals['_RUN']._serialized_start=462
-  _globals['_RUN']._serialized_end=742
-  _globals['_GETALLREQUEST']._serialized_start=744
-  _globals['_GETALLREQUEST']._serialized_end=870
-  _globals['_GETALLRESPONSE']._serialized_start=872
-  _globals['_GETALLRESPONSE']._serialized_end=964
-  _globals['_GETREQUEST']._serialized_start=966
-  _globals['_GETREQUEST']._serialized_end=1042
-  _globals['_GETRESPONSE']._serialized_start=1044
-  _globals['_GETRESPONSE']._serialized_end=1148
-  _globals['_RECORDCHANGE']._serialized_start=1151
-  _globals['_RECORDCHANGE']._serialized_end=1286
-  _globals['_EDITRECORD']._serialized_start=1288
-  _globals['_EDITRECORD']._serialized_end=1354
-  _globals['_MODIFIEREQUEST']._serialized_start=1356
-  _globals['_MODIFIEREQUEST']._serialized_end=1458
-  _globals['_MODIFIERESPONSE']._serialized_start=1460
-  _globals['_MODIFIERESPONSE']._serialized_end=1542
-  _globals['_LISTRUNSREQUEST']._serialized_start=1544
-  _globals['_LISTRUNSREQUEST']._serialized_end=1617
-  _globals['_LISTRUNSRESPONSE']._serialized_start=1619
-  _globals['_LISTRUNSRESPONSE']._serialized_end=1702
-  _globals['_GETRUNREQUEST']._serialized_start=1704
-  _globals['_GETRUNREQUEST']._serialized_end=1735
-  _globals['_GETRUNRESPONSE']._serialized_start=1737
-  _globals['_GETRUNRESPONSE']._serialized_end=1792
-  _globals['_DATAMANAGER']._serialized_start=2030
-  _globals['_DATAMANAGER']._serialized_end=2458
+  _globals['_OUTBOXENTRY']._serialized_end=561
+  _globals['_COLUMNSTATISTICS']._serialized_start=563
+  _globals['_COLUMNSTATISTICS']._serialized_end=670
+  _globals['_RUN']._serialized_start=673
+  _globals['_RUN']._serialized_end=1309
+  _globals['_RUN_STAGESECONDSENTRY']._serialized_start=1202
+  _globals['_RUN_STAGESECONDSENTRY']._serialized_end=1253
+  _globals['_RUN_STAGEEXECUTIONSENTRY']._serialized_start=1255
+  _globals['_RUN_STAGEEXECUTIONSENTRY']._serialized_end=1309
+  _globals['_GETALLREQUEST']._serialized_start=1311
+  _globals['_GETALLREQUEST']._serialized_end=1437
+  _globals['_GETALLRESPONSE']._serialized_start=1439
+  _globals['_GETALLRESPONSE']._serialized_end=1531
+  _globals['_GETREQUEST']._serialized_start=1533
+  _globals['_GETREQUEST']._serialized_end=1609
+  _globals['_GETRESPONSE']._serialized_start=1612
+  _globals['_GETRESPONSE']._serialized_end=1775
+  _globals['_RECORDCHANGE']._serialized_start=1778
+  _globals['_RECORDCHANGE']._serialized_end=1913
+  _globals['_EDITRECORD']._serialized_start=1915
+  _globals['_EDITRECORD']._serialized_end=1981
+  _globals['_MODIFIEREQUEST']._serialized_start=1983
+  _globals['_MODIFIEREQUEST']._serialized_end=2085
+  _globals['_MODIFIERESPONSE']._serialized_start=2087
+  _globals['_MODIFIERESPONSE']._serialized_end=2169
+  _globals['_LISTRUNSREQUEST']._serialized_start=2171
+  _globals['_LISTRUNSREQUEST']._serialized_end=2244
+  _globals['_LISTRUNSRESPONSE']._serialized_start=2246
+  _globals['_LISTRUNSRESPONSE']._serialized_end=2329
+  _globals['_GETRUNREQUEST']._serialized_start=2331
+  _globals['_GETRUNREQUEST']._serialized_end=2362
+  _globals['_GETRUNRESPONSE']._serialized_start=2364
+  _globals['_GETRUNRESPONSE']._serialized_end=2419
+  _globals['_DATAMANAGER']._serialized_start=2679
+  _globals['_DATAMANAGER']._serialized_end=3107
 # @@protoc_insertion_point(module_scope)

@@ -28,6 +28,7 @@ class RunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUCCEEDED: _ClassVar[RunState]
     FAILED: _ClassVar[RunState]
     STOPPED: _ClassVar[RunState]
+    AWAITING_UPLOAD: _ClassVar[RunState]
 OUTBOX_ENTRY_STATE_UNSPECIFIED: OutboxEntryState
 AWAITING_REVIEW: OutboxEntryState
 UPLOADED: OutboxEntryState
@@ -40,9 +41,10 @@ PAUSED: RunState
 SUCCEEDED: RunState
 FAILED: RunState
 STOPPED: RunState
+AWAITING_UPLOAD: RunState
 
 class OutboxEntry(_message.Message):
-    __slots__ = ("id", "task_id", "run_id", "table", "state", "rows", "created_at", "retain_until", "uploaded_at", "published_version", "columns")
+    __slots__ = ("id", "task_id", "run_id", "table", "state", "rows", "created_at", "retain_until", "uploaded_at", "published_version", "columns", "ext_datamodule_id", "revision", "edits", "privacy")
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +56,10 @@ class OutboxEntry(_message.Message):
     UPLOADED_AT_FIELD_NUMBER: _ClassVar[int]
     PUBLISHED_VERSION_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    EXT_DATAMODULE_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    EDITS_FIELD_NUMBER: _ClassVar[int]
+    PRIVACY_FIELD_NUMBER: _ClassVar[int]
     id: str
     task_id: str
     run_id: str
@@ -65,10 +71,44 @@ class OutboxEntry(_message.Message):
     uploaded_at: _timestamp_pb2.Timestamp
     published_version: int
     columns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., run_id: _Optional[str] = ..., table: _Optional[str] = ..., state: _Optional[_Union[OutboxEntryState, str]] = ..., rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retain_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uploaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., published_version: _Optional[int] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...
+    ext_datamodule_id: str
+    revision: int
+    edits: int
+    privacy: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., run_id: _Optional[str] = ..., table: _Optional[str] = ..., state: _Optional[_Union[OutboxEntryState, str]] = ..., rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retain_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uploaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., published_version: _Optional[int] = ..., columns: _Optional[_Iterable[str]] = ..., ext_datamodule_id: _Optional[str] = ..., revision: _Optional[int] = ..., edits: _Optional[int] = ..., privacy: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ColumnStatistics(_message.Message):
+    __slots__ = ("column", "type", "nulls", "distinct", "min", "max")
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    NULLS_FIELD_NUMBER: _ClassVar[int]
+    DISTINCT_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    column: str
+    type: str
+    nulls: int
+    distinct: int
+    min: str
+    max: str
+    def __init__(self, column: _Optional[str] = ..., type: _Optional[str] = ..., nulls: _Optional[int] = ..., distinct: _Optional[int] = ..., min: _Optional[str] = ..., max: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("id", "task_id", "state", "started_by", "started_at", "ended_at", "stage", "rows_in", "rows_out", "report_json", "error")
+    __slots__ = ("id", "task_id", "state", "started_by", "started_at", "ended_at", "stage", "rows_in", "rows_out", "report_json", "error", "stages_done", "stage_seconds", "stage_executions", "attempts", "published_version", "pause_requested", "upload")
+    class StageSecondsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class StageExecutionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +120,13 @@ class Run(_message.Message):
     ROWS_OUT_FIELD_NUMBER: _ClassVar[int]
     REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    STAGES_DONE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STAGE_EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PAUSE_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
     id: str
     task_id: str
     state: RunState
@@ -91,7 +138,14 @@ class Run(_message.Message):
     rows_out: int
     report_json: str
     error: str
-    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., started_by: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[str] = ..., rows_in: _Optional[int] = ..., rows_out: _Optional[int] = ..., report_json: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    stages_done: _containers.RepeatedScalarFieldContainer[str]
+    stage_seconds: _containers.ScalarMap[str, float]
+    stage_executions: _containers.ScalarMap[str, int]
+    attempts: int
+    published_version: int
+    pause_requested: bool
+    upload: bool
+    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., started_by: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[str] = ..., rows_in: _Optional[int] = ..., rows_out: _Optional[int] = ..., report_json: _Optional[str] = ..., error: _Optional[str] = ..., stages_done: _Optional[_Iterable[str]] = ..., stage_seconds: _Optional[_Mapping[str, float]] = ..., stage_executions: _Optional[_Mapping[str, int]] = ..., attempts: _Optional[int] = ..., published_version: _Optional[int] = ..., pause_requested: _Optional[bool] = ..., upload: _Optional[bool] = ...) -> None: ...
 
 class GetAllRequest(_message.Message):
     __slots__ = ("task_id", "states", "page_size", "page_token")
@@ -124,12 +178,14 @@ class GetRequest(_message.Message):
     def __init__(self, entry_id: _Optional[str] = ..., preview_rows: _Optional[int] = ..., preview_offset: _Optional[int] = ...) -> None: ...
 
 class GetResponse(_message.Message):
-    __slots__ = ("entry", "records")
+    __slots__ = ("entry", "records", "statistics")
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
     entry: OutboxEntry
     records: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
-    def __init__(self, entry: _Optional[_Union[OutboxEntry, _Mapping]] = ..., records: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
+    statistics: _containers.RepeatedCompositeFieldContainer[ColumnStatistics]
+    def __init__(self, entry: _Optional[_Union[OutboxEntry, _Mapping]] = ..., records: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., statistics: _Optional[_Iterable[_Union[ColumnStatistics, _Mapping]]] = ...) -> None: ...
 
 class RecordChange(_message.Message):
     __slots__ = ("add", "edit", "delete_key")
