@@ -177,6 +177,9 @@ class PolarsBackend(Backend):
         self.con.compile(expr).sink_parquet(path)
         return int(pq.read_metadata(path).num_rows)
 
+    def interrupt(self) -> None:
+        """Polars cannot be interrupted from another thread; the bench never cancels."""
+
     def close(self) -> None:
         self.con.disconnect()
 

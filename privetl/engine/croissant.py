@@ -93,6 +93,9 @@ class Lineage:
     reproducible: bool = True
     module: DataModule | None = None
     """The source module (its id and version name what this version derives from)."""
+    notes: Mapping[str, Any] = field(default_factory=dict)
+    """What else the run says about this version (JSON values), e.g. ``{"outbox_edits": 3}``
+    when a data manager edited records before publishing; ``privetl:notes`` of the run."""
 
 
 def _iso(value: dt.datetime | str | None) -> str | None:
@@ -240,6 +243,8 @@ def _lineage_terms(module: DataModule, lineage: Lineage, version: int) -> dict[s
         activity["prov:startedAtTime"] = _iso(lineage.started_at)
     if lineage.ended_at is not None:
         activity["prov:endedAtTime"] = _iso(lineage.ended_at)
+    if lineage.notes:
+        activity["privetl:notes"] = dict(lineage.notes)
     return {"prov:wasDerivedFrom": derived, "prov:wasGeneratedBy": activity}
 
 

@@ -72,3 +72,8 @@ class EngineOutOfMemory(EngineError):
         self.cause = cause
         self.hint = hint
         super().__init__(f"the engine ran out of memory (limit {limit}): {cause}. {hint}")
+
+
+class EngineInterrupted(EngineError):
+    """The engine's running work was interrupted on request (``Backend.interrupt``); the
+    backend cannot be used further and the result of the interrupted call is lost."""

@@ -94,6 +94,7 @@ PRIVETL_TERMS = (
     "privetl:reproducible",
     "privetl:engine",
     "privetl:seedUsed",
+    "privetl:notes",
 )
 """Every privetl: term; all are JSON literals (see the module docstring)."""
 

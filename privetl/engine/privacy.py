@@ -165,6 +165,21 @@ def enforce(backend: Backend, expr: ir.Table, table: Table, *, record: str | Non
     return Enforced(table=out, report=report, suppressed=removed)
 
 
+def shortfalls(report: PrivacyReport, targets: PrivacyTargets) -> list[str]:
+    """How measured data falls short of ``targets`` (empty: they hold), one phrase each,
+    e.g. ``"k = 2 is below the target k = 3"``. An empty table holds every target."""
+    if not report.records_out:
+        return []
+    found = []
+    if targets.k is not None and (report.k is None or report.k < targets.k):
+        found.append(f"k = {report.k} is below the target k = {targets.k}")
+    if targets.l is not None and (report.l is None or report.l < targets.l):
+        found.append(f"l = {report.l} is below the target l = {targets.l}")
+    if targets.t is not None and report.t is not None and report.t > targets.t + 1e-12:
+        found.append(f"t = {report.t:.4f} is above the target t = {targets.t}")
+    return found
+
+
 def _one_row(backend: Backend, expr: ir.Table) -> dict[str, Any]:
     """The single row of an aggregate, as a dict."""
     return backend.rows(expr)[0]

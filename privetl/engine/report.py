@@ -133,6 +133,24 @@ class RunReport:
         """The report as indented JSON."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunReport:
+        """The report ``to_dict`` gave (privacy measures stay plain dicts)."""
+        values = dict(data)
+        published = values.pop("published", None)
+        quarantine = values.pop("quarantine", None) or {"path": None, "rows": 0}
+        tables = [TableCount(**t) for t in values.pop("tables", [])]
+        sources = [SourceCount(**s) for s in values.pop("sources", [])]
+        rules = [RuleTally(**r) for r in values.pop("rules", [])]
+        return cls(
+            **values,
+            published=None if published is None else PublishedInfo(**published),
+            quarantine=QuarantineInfo(**quarantine),
+            tables=tables,
+            sources=sources,
+            rules=rules,
+        )
+
     def write(self, path: Path) -> Path:
         """Write the JSON report (parents created) and remember where it is."""
         path.parent.mkdir(parents=True, exist_ok=True)

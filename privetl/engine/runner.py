@@ -1,59 +1,29 @@
-"""Run a data module end to end: load, extract, clean, transform, anonymize, verify, publish.
+"""Run a data module end to end: load, extract, clean, transform, anonymize, publish.
 
-``run_module`` ties the stages of DESIGN.md together, times each one, shows progress, and
-always writes a report — also when the run fails, in which case nothing is published (the
-publish stage is the last one, and it is atomic).
-
-The anonymization secret
-------------------------
-Seeded operations (noise, shuffles) are keyed by ``SeedKey.derive(secret, seed)``. The seed
-is public (it is in the document and the report); the secret is what stops anyone from
-recomputing the noise from public values and undoing it. So:
-
-- ``secret`` argument, else the ``PRIVETL_ANONYMIZATION_SECRET`` environment variable:
-  the run is reproducible — the same input, metadata, seed and secret give the same output.
-- neither: a random 32-byte secret is drawn for this run only, and the report says the run
-  is NOT reproducible (a warning). A seed alone is never enough, because a key derived from
-  a public seed would let anyone strip the noise — we prefer an unrepeatable safe run to a
-  repeatable unsafe one.
-
-The secret itself never reaches the report, the logs or an error message.
+``run_module`` ties the stages of DESIGN.md together (the functions of ``pipeline.py``, which
+``stages.StagedRun`` runs one at a time with checkpoints), times each one, shows progress,
+and always writes a report — also when the run fails, in which case nothing is published
+(the publish stage is the last one, and it is atomic). How the anonymization secret is
+chosen is told in ``pipeline.py``: ``secret``, else ``PRIVETL_ANONYMIZATION_SECRET``, else a
+random one and a run that is not reproducible.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import secrets as secrets_module
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from privetl.engine import pipeline
 from privetl.engine.errors import EngineError
-from privetl.engine.metadata import (
-    DataModule,
-    DestinationSpec,
-    FileSource,
-    HttpSource,
-    PostgresDestination,
-    SqlSource,
-    Table,
-)
-from privetl.engine.report import (
-    PublishedInfo,
-    QuarantineInfo,
-    RuleTally,
-    RunProgress,
-    RunReport,
-    SecretSource,
-    SourceCount,
-    finish,
-)
+from privetl.engine.pipeline import SECRET_ENV, resolve_secret
+from privetl.engine.report import RunProgress, RunReport, finish
 from privetl.engine.validate import load_document
 
-SECRET_ENV = "PRIVETL_ANONYMIZATION_SECRET"  # noqa: S105 - the variable's name, not a secret
+__all__ = ["DEFAULT_REPORTS", "SECRET_ENV", "WORK_DIR_ENV", "new_run_id", "resolve_secret", "run_module"]
+
 WORK_DIR_ENV = "PRIVETL_WORK_DIR"
 """Where the temporary staging and spill directory of a run is made (default: the system's)."""
 DEFAULT_REPORTS = Path("var/runs")
@@ -63,16 +33,6 @@ DEFAULT_REPORTS = Path("var/runs")
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus 6 random hex digits."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets_module.token_hex(3)
-
-
-def resolve_secret(secret: bytes | None) -> tuple[bytes, SecretSource]:
-    """The secret and where it came from: 'argument', 'environment' or 'random'."""
-    if secret:
-        return secret, "argument"
-    from_env = os.environ.get(SECRET_ENV)
-    if from_env:
-        return from_env.encode("utf-8"), "environment"
-    return secrets_module.token_bytes(32), "random"
 
 
 def run_module(
@@ -156,382 +116,41 @@ def _run(
         doc, module = load_document(path)  # checked once, in full; MetadataError lists every mistake
         report.module_id = module.id
         report.seed = module.seed if seed is None else seed
-        key_secret, source = resolve_secret(secret)
-        report.secret_source = source
-        report.reproducible = source != "random"
-        if not report.reproducible:
-            report.warnings.append(
-                f"no anonymization secret given ({SECRET_ENV}): a random one was used, "
-                "so this run is NOT reproducible — the same input and seed will give different noise and shuffles"
-            )
-        destination = _destination(module, out)
-        previous = _previous_counts(module, destination, path.parent, report)
+        key_secret = pipeline.use_secret(report, secret)
+        destination = pipeline.destination_of(module, out)
+        previous = pipeline.previous_counts(module, destination, path.parent, report)
 
     from privetl.engine.backends import open_backend
-    from privetl.engine.extract import check_columns, check_not_empty, extract_script
+    from privetl.engine.extract import check_unchanged
+    from privetl.engine.transform import apply_transformations
 
-    staging = work / "staging"
     with bar.stage("extract"):
-        staged = []
-        for script in module.collection_protocol:
-            script_dir = staging / script.id
-            script_dir.mkdir(parents=True, exist_ok=True)
-            result = extract_script(
-                script,
-                module.table(script.table),
-                base_dir=path.parent,
-                staging_dir=script_dir,
-                on_rows=bar.rows,
-            )
-            staged.append(result)
-            report.sources.append(
-                SourceCount(
-                    script_id=script.id,
-                    table=script.table,
-                    rows=result.rows,
-                    previous_version=previous.version,
-                    previous_rows=previous.rows.get(script.id),
-                )
-            )
-            report.table(script.table).rows_in += result.rows
-            check_columns(script, module.table(script.table), result)
-            check_not_empty(script, result, base_dir=path.parent)
+        staged = pipeline.extract_sources(
+            module, base_dir=path.parent, staging=work / "staging", report=report, previous=previous,
+            on_rows=bar.rows,
+        )
 
     backend = open_backend(engine, work_dir=work / "backend", memory_limit=memory_limit)
     try:
-        _process(
-            module,
-            doc,
-            path,
-            report,
-            bar,
-            backend,
-            staged,
-            destination=destination,
-            secret=key_secret,
-            report_dir=report_dir,
-        )
+        with bar.stage("clean"):
+            # The quarantine is private (raw rejected values): it goes to the report dir, never published.
+            cleaned = pipeline.clean_sources(
+                backend, module, staged, report=report, quarantine_path=report_dir / "quarantine.parquet"
+            )
+        with bar.stage("transform"):
+            tables = apply_transformations(backend, module, cleaned)
+        with bar.stage("anonymize"):
+            outputs = pipeline.anonymize_tables(backend, module, tables, secret=key_secret, report=report)
+        with bar.stage("publish"):
+            pipeline.publish_tables(
+                module,
+                doc,
+                path,
+                {name: pipeline.engine_table(backend, expr) for name, expr in outputs.items()},
+                report=report,
+                destination=destination,
+                # sources read in place are read while the tables are written: none may change
+                before_visible=lambda: check_unchanged(staged),
+            )
     finally:
         backend.close()
-
-
-def _process(
-    module: DataModule,
-    doc: dict[str, Any],
-    path: Path,
-    report: RunReport,
-    bar: RunProgress,
-    backend: Any,
-    staged: list[Any],
-    *,
-    destination: DestinationSpec | Path | str,
-    secret: bytes,
-    report_dir: Path,
-) -> None:
-    """The stages that run on the backend: clean, transform, anonymize + privacy, publish."""
-    from privetl.engine.anonymize import SeedKey, anonymize_table, verify_anatomy
-    from privetl.engine.clean import clean_tables
-    from privetl.engine.extract import check_unchanged
-    from privetl.engine.privacy import enforce
-    from privetl.engine.publish import publish_version, revert_unpublished
-    from privetl.engine.transform import apply_transformations
-
-    assert report.seed is not None
-    with bar.stage("clean"):
-        # The quarantine is private (raw rejected values): it goes to the report dir, never published.
-        quarantine_path = report_dir / "quarantine.parquet"
-        report_dir.mkdir(parents=True, exist_ok=True)
-        cleaned = clean_tables(
-            backend, module, staged, quarantine_file=quarantine_path, run_id=report.run_id
-        )
-        for count in cleaned.counts:
-            report.rules.append(
-                RuleTally(
-                    table=count.table,
-                    rule=count.rule,
-                    column=count.column,
-                    rows_affected=int(count.rows_affected),
-                )
-            )
-        quarantine_rows = sum(int(count.rows_affected) for count in cleaned.counts)
-        if cleaned.quarantine is None:
-            _empty_quarantine(quarantine_path)
-        report.quarantine = QuarantineInfo(path=str(quarantine_path), rows=quarantine_rows)
-
-    with bar.stage("transform"):
-        tables = apply_transformations(backend, module, cleaned.tables)
-
-    key = SeedKey.derive(secret, report.seed)
-    outputs: dict[str, Any] = {}
-    removed: dict[str, list[Any]] = {}
-    with bar.stage("anonymize"):
-        for table in _dependency_order(module):
-            if table.name not in tables:
-                continue
-            expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report)
-
-            def privacy(candidate: Any, record: str | None, table: Table = table) -> Any:
-                enforced = enforce(backend, candidate, table, record=record)
-                report.privacy[table.name] = enforced.report
-                if enforced.suppressed is not None:
-                    removed.setdefault(table.name, []).append(enforced.suppressed)
-                return enforced.table
-
-            anonymized = anonymize_table(
-                backend,
-                expr,
-                table,
-                key=key,
-                unique_records=_unique_records(module, table),
-                privacy=privacy if table.privacy is not None else None,
-            )
-            for name, out_expr in anonymized.items():
-                # Published tables stay views, computed once, while they are written; only
-                # an anatomy (a window, verified before publishing) is stored first.
-                outputs[name] = (
-                    backend.materialize(out_expr, f"privetl_out_{name}")
-                    if table.anatomize is not None
-                    else out_expr
-                )
-            if table.anatomize is not None:
-                # verify the promise on what will be published: every group l-diverse
-                report.privacy[table.name] = {
-                    "anatomy_l_target": table.anatomize.l,
-                    **verify_anatomy(backend, outputs[f"{table.name}_st"], table.anatomize, table_name=table.name),
-                }
-
-    with bar.stage("publish"):
-        # Delta commits of a run killed before its version became visible are undone first.
-        for reverted in revert_unpublished(destination, base_dir=path.parent, run_id=report.run_id):
-            report.warnings.append(reverted.describe())
-        published = publish_version(
-            module,
-            doc,
-            {name: _reader(backend, expr) for name, expr in outputs.items()},
-            destination=destination,
-            lineage=_lineage(module, path, report),
-            base_dir=path.parent,
-            run_id=report.run_id,
-            before_visible=lambda: check_unchanged(staged),
-        )
-        for name, rows in published.tables.items():
-            report.table(name).rows_out = int(rows)
-        report.published = PublishedInfo(
-            version=published.version,
-            destination=published.destination,
-            metadata=published.metadata_location,
-            tables=dict(published.tables),
-        )
-
-
-def _reader(backend: Any, expr: Any) -> Any:
-    """The table for the publisher: written by the engine itself where the destination
-    allows, else opened as an Arrow stream only when the publisher asks for it."""
-    from privetl.engine.publish import EngineTable
-
-    return EngineTable(
-        write=lambda directory: backend.write_parquet_files(expr, directory),
-        stream=lambda: backend.to_pyarrow_batches(expr),
-        schema=expr.schema().to_pyarrow(),
-    )
-
-
-def _destination(module: DataModule, out: Path | str | None) -> DestinationSpec | Path | str:
-    """``--out`` wins; else the module's upload script; a module with neither cannot run."""
-    if out is not None:
-        # --out is relative to the working directory (the module's own paths are relative to it).
-        return out if "://" in str(out) else Path(out).resolve()
-    if module.upload is not None:
-        return module.upload.destination
-    raise EngineError("the module has no upload script: give an output directory (--out DIR)")
-
-
-@dataclass(frozen=True)
-class _Previous:
-    """The latest published version (0: none yet) and the rows each script delivered for it."""
-
-    version: int
-    rows: dict[str, int]
-
-
-def _previous_counts(
-    module: DataModule, destination: DestinationSpec | Path | str, base_dir: Path, report: RunReport
-) -> _Previous:
-    """What the previous published version's sources delivered, so the report shows a
-    sudden drop; a destination that cannot be read here is a warning (publishing, which
-    reads it too, then says why)."""
-    from privetl.engine.croissant import source_rows
-    from privetl.engine.publish import open_store, resolve_destination
-    from privetl.engine.publish.delta import latest_document, version_number
-    from privetl.engine.publish.postgres import read_version_document
-
-    spec = resolve_destination(destination, base_dir)
-    # A destination variable that is not set fails the run here, before any extraction.
-    store = None if isinstance(spec, PostgresDestination) else open_store(spec, base_dir=base_dir)
-    try:
-        if store is None:
-            assert isinstance(spec, PostgresDestination)
-            document = read_version_document(spec.connection, spec.schema_name, module.id)
-        else:
-            document = latest_document(store)
-        if document is None:
-            return _Previous(version=0, rows={})
-        return _Previous(version=version_number(document), rows=source_rows(document))
-    except Exception as exc:  # noqa: BLE001 - any failure only loses the comparison
-        message = store.hide(str(exc)) if store is not None else str(exc)
-        report.warnings.append(f"the previous version's row counts could not be read: {message}")
-        return _Previous(version=0, rows={})
-
-
-def _dependency_order(module: DataModule) -> list[Table]:
-    """Tables with the tables they reference first (validate rejects cycles; declared order breaks ties)."""
-    ordered: list[Table] = []
-    seen: set[str] = set()
-
-    def visit(table: Table, stack: tuple[str, ...]) -> None:
-        if table.name in seen or table.name in stack:
-            return
-        for fk in table.foreign_keys:
-            if fk.references_table != table.name:
-                try:
-                    visit(module.table(fk.references_table), (*stack, table.name))
-                except KeyError:
-                    continue
-        seen.add(table.name)
-        ordered.append(table)
-
-    for table in module.tables:
-        visit(table, ())
-    return ordered
-
-
-def _drop_orphans(
-    backend: Any,
-    module: DataModule,
-    table: Table,
-    expr: Any,
-    outputs: dict[str, Any],
-    removed: dict[str, list[Any]],
-    report: RunReport,
-) -> Any:
-    """Re-check foreign keys against what the referenced table will publish.
-
-    Privacy enforcement may suppress referenced records (a customer in a too-small class);
-    their orders must go too, or the published version would hold dangling keys. Records
-    whose key is empty are left alone (the cleaning stage has already ruled on them).
-
-    Cleaning left every foreign key resolving; so when the reference is the referenced
-    table's primary key, published unchanged, and no transformation ran, a record dangles
-    now exactly when it points at a record removed since cleaning (suppressed, or dropped
-    by this same check, in dependency order). That set is small — usually empty, and then
-    this costs nothing; otherwise the check reads the referenced table's output.
-    """
-    for fk in table.foreign_keys:
-        if fk.references_table == table.name or fk.column not in expr.columns:
-            continue
-        referenced_table = module.table(fk.references_table)
-        if _unchanged_key(module, referenced_table, fk.references_column):
-            gone = removed.get(fk.references_table)
-            if not gone:
-                continue
-            keys = gone[0].select(_key=gone[0][fk.references_column])
-            for more in gone[1:]:
-                keys = keys.union(more.select(_key=more[fk.references_column]), distinct=False)
-            # small, and read twice (the count, the table): computed once
-            keys = backend.materialize(keys, f"privetl_removed_{fk.references_table}_{table.name}_{fk.column}")
-            left = expr[fk.column]
-            if left.type() != keys._key.type():
-                left, key = left.cast("string"), keys._key.cast("string")
-            else:
-                key = keys._key
-            orphans = expr.semi_join(keys, left == key)
-            dropped = int(backend.count(orphans))
-            expr = expr.anti_join(keys, left == key)
-        else:
-            referenced = outputs.get(fk.references_table)
-            if referenced is None or fk.references_column not in referenced.columns:
-                continue
-            resolves = expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
-            orphans = expr.filter(~resolves)
-            dropped = int(backend.count(orphans))  # one count, not two
-            expr = expr.filter(resolves)
-        if dropped:
-            removed.setdefault(table.name, []).append(orphans)
-            report.rules.append(
-                RuleTally(
-                    table=table.name,
-                    rule="foreign_key_after_privacy",
-                    column=fk.column,
-                    rows_affected=dropped,
-                )
-            )
-    return expr
-
-
-def _unique_records(module: DataModule, table: Table) -> bool:
-    """Whether every record of ``table`` has its own record key: its primary key was made
-    unique by cleaning and no transformation rewrote the table since."""
-    return table.primary_key is not None and not any(
-        tx.target == table.name for tx in module.transformations
-    )
-
-
-def _unchanged_key(module: DataModule, table: Table, column: str) -> bool:
-    """Whether ``column`` is ``table``'s primary key and is published as it was cleaned."""
-    return (
-        not module.transformations
-        and table.primary_key is not None
-        and table.primary_key.column == column
-        and table.anatomize is None
-        and table.column(column).anonymize is None
-    )
-
-
-def _empty_quarantine(path: Path) -> None:
-    """An empty quarantine file, so every run has one with the documented columns."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from privetl.engine.report import QUARANTINE_COLUMNS
-
-    schema = pa.schema([(c, pa.string()) for c in QUARANTINE_COLUMNS])
-    pq.write_table(schema.empty_table(), path)
-
-
-def _source_description(module: DataModule) -> list[dict[str, Any]]:
-    """Where each script read from, and that source's version where one can be told.
-
-    Connection strings are not copied (they may embed a password); a file's size and
-    modification time stand for its version.
-    """
-    described = []
-    for script in module.collection_protocol:
-        source = script.source
-        entry: dict[str, Any] = {"script": script.id, "table": script.table, "kind": source.kind}
-        if isinstance(source, FileSource):
-            entry["path"] = source.path
-        elif isinstance(source, HttpSource):
-            entry["url"] = source.url
-        elif isinstance(source, SqlSource):
-            entry["query"] = source.query
-        described.append(entry)
-    return described
-
-
-def _lineage(module: DataModule, path: Path, report: RunReport) -> Any:
-    """The lineage of the new version: sources, the metadata used, the seed, the run."""
-    from privetl.engine.croissant import Lineage
-
-    assert report.seed is not None
-    return Lineage(
-        run_id=report.run_id,
-        seed=report.seed,
-        engine=report.engine,
-        sources=_source_description(module),
-        started_at=report.started_at,
-        metadata_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        metadata_path=str(path),
-        rows={s.script_id: s.rows for s in report.sources},
-        reproducible=report.reproducible,
-        module=module,
-    )

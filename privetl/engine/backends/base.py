@@ -116,5 +116,14 @@ class Backend(ABC):
         return offsets
 
     @abstractmethod
+    def interrupt(self) -> None:
+        """Stop the engine's running work soon, from any thread (a worker cancelling a run).
+
+        Thread-safe and idempotent. The call running on the engine (or the next one) then
+        fails — with ``EngineInterrupted`` where the engine tells an interruption apart — and
+        the backend is good only for ``close``. Calling it while nothing runs is harmless.
+        """
+
+    @abstractmethod
     def close(self) -> None:
         """Release the engine (temporary tables, spill files, the JVM for Spark)."""

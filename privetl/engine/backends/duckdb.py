@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from privetl.engine.backends.base import Backend
-from privetl.engine.errors import EngineOutOfMemory
+from privetl.engine.errors import EngineInterrupted, EngineOutOfMemory
 
 BATCH_ROWS = 1_000_000
 """Rows per Arrow batch handed to the publisher."""
@@ -42,6 +42,7 @@ class DuckDBBackend(Backend):
 
     def __init__(self, *, work_dir: Path, memory_limit: str | None = None, threads: int | None = None) -> None:
         self.work_dir = Path(work_dir)
+        self._interrupted = False
         self.memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
         """The bound DuckDB was given (this backend's default when none was asked for)."""
         spill = self.work_dir / "duckdb-spill"
@@ -69,9 +70,16 @@ class DuckDBBackend(Backend):
         operator cannot stay within ``memory_limit`` even by spilling; Arrow raises a
         ``MemoryError`` when a result handed to Python does not fit. Either way the run
         failed on this backend's bound, which only this backend can name.
+
+        After ``interrupt`` every call fails with ``EngineInterrupted``, also one that starts
+        after it (an interrupt between two queries would otherwise be lost).
         """
+        if self._interrupted:
+            raise EngineInterrupted("the engine was interrupted")
         try:
             yield
+        except duckdb.InterruptException as exc:
+            raise EngineInterrupted("the engine was interrupted") from exc
         except (duckdb.OutOfMemoryException, MemoryError) as exc:
             cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise EngineOutOfMemory(limit=self.memory_limit, cause=cause, hint=OUT_OF_MEMORY_HINT) from exc
@@ -183,6 +191,12 @@ class DuckDBBackend(Backend):
         with self._bounded():
             self.con.raw_sql(f"COPY ({self.compile(expr)}) TO {_string(str(path))} (FORMAT parquet)")
         return int(pq.read_metadata(path).num_rows)
+
+    def interrupt(self) -> None:
+        """Interrupt the running query (DuckDB's ``interrupt``, safe from another thread);
+        every later call of this backend fails with ``EngineInterrupted``."""
+        self._interrupted = True
+        self.con.con.interrupt()
 
     def close(self) -> None:
         """Close the connection; temporary tables and spill files go with it."""

@@ -152,6 +152,11 @@ class SparkBackend(Backend):
 
         return pa.RecordBatchReader.from_batches(schema, batches())
 
+    def interrupt(self) -> None:
+        """Cancel every running Spark job of the session (``cancelAllJobs``, safe from
+        another thread); the action waiting on one fails with Spark's own error."""
+        self.session.sparkContext.cancelAllJobs()
+
     def close(self) -> None:
         """Stop the session if this backend started it (a shared test session stays up)."""
         if self._owns_session:
