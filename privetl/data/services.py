@@ -249,6 +249,16 @@ def _privacy_summary(measured: dict[str, Any]) -> str:
     return ", ".join(parts) or json.dumps(measured, default=str)
 
 
+def _privacy_table(module: Any, table: str) -> str | None:
+    """The table whose privacy targets an output table answers to: itself, or for an
+    anatomized output (``<table>_qi`` / ``<table>_st``) the table it came from; None when
+    there are no targets."""
+    for name in (table, table.removesuffix("_qi"), table.removesuffix("_st")):
+        if name in {t.name for t in module.tables} and module.table(name).privacy is not None:
+            return name
+    return None
+
+
 @transaction.atomic
 def outbox_modify(
     *, actor: Actor, entry_id: str, changes: list[dict[str, Any]], reason: str = ""
@@ -290,7 +300,12 @@ def outbox_modify(
         document_path = run_work_dir(entry.run_id) / "module.json"
         if not document_path.exists():
             document_path.write_text(document_text)
-        measured = measure_privacy(document_path, entry.table, target)
+        if _privacy_table(module, entry.table) is None:
+            measured = {"holds": True, "targets": None}
+        else:
+            measured = measure_privacy(
+                document_path, _privacy_table(module, entry.table) or "", target
+            )
     except EngineError as exc:
         target.unlink(missing_ok=True)
         raise FailedPrecondition(
@@ -305,7 +320,7 @@ def outbox_modify(
             field="changes",
         )
     before = {"rows": entry.rows, "revision": entry.revision, "edits": entry.edits}
-    old = source
+    old, before_path = source, entry.path
     entry.path = new_relative
     entry.revision += 1
     entry.edits += len(result.changes)
@@ -338,5 +353,8 @@ def outbox_modify(
         },
         detail=reason,
     )
-    transaction.on_commit(lambda: old.unlink(missing_ok=True))
+    if Path(before_path).parts[:1] == ("outbox",):
+        # an earlier edit's file; the run's own verified output stays (the upload checks
+        # the edited table against it)
+        transaction.on_commit(lambda: old.unlink(missing_ok=True))
     return entry_view(entry)

@@ -53,7 +53,7 @@ def _banner(text: str) -> None:
 
 def engine_part() -> None:
     """The engine's main job on the sample module."""
-    _banner("1/2 The engine: publish the sample data module")
+    _banner("1/3 The engine: publish the sample data module")
     from privetl.demo.engine_job import run_engine_job
 
     run_engine_job()
@@ -62,7 +62,7 @@ def engine_part() -> None:
 def platform_part() -> None:
     """The platform on SQLite: the access-request flow, the connections and a task built
     from scripts, through the real gRPC and REST APIs; the task's export run by the engine."""
-    _banner("2/2 The platform: access, connections and a task over gRPC and REST")
+    _banner("2/3 The platform: access, connections and a task over gRPC and REST")
     shutil.rmtree(DEMO_VAR, ignore_errors=True)
     DEMO_VAR.mkdir(parents=True)
     env = {**os.environ, "PRIVETL_VAR_DIR": str(DEMO_VAR), "PRIVETL_MODE": "embedded"}
@@ -91,6 +91,7 @@ def platform_part() -> None:
         from privetl.demo.access_flow import run_access_flow
         from privetl.demo.connections_flow import run_connections_flow
         from privetl.demo.engine_job import DEMO_OUT
+        from privetl.demo.run_flow import run_run_flow
         from privetl.demo.task_flow import run_task_flow
 
         run_access_flow(http_port=http_port, grpc_port=grpc_port)
@@ -103,6 +104,8 @@ def platform_part() -> None:
             work_dir=DEMO_VAR / "connections",
             reference=(DEMO_OUT / "published").resolve(),
         )
+        _banner("3/3 Runs: start, pause, resume, review the outbox, upload version 2")
+        run_run_flow(http_port=http_port, grpc_port=grpc_port, work_dir=DEMO_VAR / "connections")
     except BaseException:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
         print(f"\nthe demo failed; the end of {log}:", *tail, sep="\n", file=sys.stderr)

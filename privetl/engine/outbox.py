@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from privetl.engine.errors import EngineError
 from privetl.engine.metadata import ColumnType, DataModule, Table
@@ -284,8 +286,16 @@ def edit_records(
                 )
         result = con.execute("SELECT count(*) FROM t").fetchone()
         rows = int(result[0]) if result else 0
-        # in the table's own order (the run shuffled it; a key order would undo that)
-        target = temporary.as_posix().replace("'", "''")
-        con.execute(f"COPY t TO '{target}' (FORMAT parquet)")
+        # In the table's own order (the run shuffled it; a key order would undo that), with
+        # the verified output's exact Arrow schema (types, nullability), through Arrow.
+        schema = pq.read_schema(parquet).remove_metadata()
+        edited = con.execute("SELECT * FROM t").to_arrow_table()
+        try:
+            edited = edited.select(schema.names).cast(schema)
+        except (pa.ArrowInvalid, ValueError) as exc:
+            raise RecordChangeError(
+                f"the edited {table_name} does not fit its columns: {exc}"
+            ) from None
+        pq.write_table(edited, temporary)
     os.replace(temporary, out)
     return EditResult(path=out, rows=rows, changes=applied)

@@ -542,7 +542,7 @@ def _failed(run: Run, *, error: str, actor: Actor) -> None:
     run.lease_expires_at = None
     run.pause_requested = False
     _save(run, "state", "error", "ended_at", "lease_owner", "lease_expires_at", "pause_requested")
-    _audit(run, actor=actor, action="run.fail", before=before, detail=run.error, outcome="failure")
+    _audit(run, actor=actor, action="run.fail", before=before, detail=run.error, outcome="failed")
     transaction.on_commit(lambda: notifications.run_ended(run_id=run.id))
 
 
