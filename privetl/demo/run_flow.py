@@ -62,15 +62,10 @@ def _wait_run(
         time.sleep(0.2)
 
 
-def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
-    """Run the flow; raises ``DemoError`` (or a gRPC error) when a step goes wrong."""
-    from privetl._gen.etl.data.manager.V1 import data_manager_pb2 as dpb
-    from privetl._gen.etl.data.manager.V1 import data_manager_pb2_grpc as dpb_grpc
-    from privetl._gen.etl.task.manager.V1 import task_manager_pb2 as tpb
-    from privetl._gen.etl.task.manager.V1 import task_manager_pb2_grpc as tpb_grpc
+def grant_run_roles(*, http_port: int, grpc_port: int) -> None:
+    """Step 1: tom becomes a Task-Manager and dana a Data-Manager, with olga's grants."""
     from privetl._gen.etl.user.manager.V1 import user_manager_pb2 as upb
     from privetl._gen.etl.user.manager.V1 import user_manager_pb2_grpc as upb_grpc
-    from privetl.engine.publish import read_table
 
     rest = _Rest(http_port)
     admin, olga = _token("demo-admin"), _token("olga")
@@ -78,39 +73,25 @@ def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
         (MANAGER, "Tom Taskmanager", "PROCESS_ETL_TASK"),
         (DATA_MANAGER, "Dana Datamanager", "MANAGE_DATA"),
     ):
-        rest.call(
-            "POST",
-            "/users",
-            admin,
-            {"id": user_id, "name": name, "email": f"{user_id}@example.test"},
-        )
+        rest.call("POST", "/users", admin, {"id": user_id, "name": name, "email": f"{user_id}@example.test"})
         rest.call("POST", f"/users/{user_id}/roles", admin, {"role": role})
         _step("rest", f"POST /users, /users/{user_id}/roles → {user_id} ({role})")
     tom, dana = _token(MANAGER), _token(DATA_MANAGER)
-
+    grants = (
+        (MANAGER, tom, SOURCE, "READ"),
+        (MANAGER, tom, FILES, "READ"),
+        (MANAGER, tom, DESTINATION, "WRITE"),
+        (DATA_MANAGER, dana, DESTINATION, "READ"),
+    )
     with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
         users = upb_grpc.UserManagerStub(channel)
-        tasks = tpb_grpc.EtlTaskManagerStub(channel)
-        data = dpb_grpc.DataManagerStub(channel)
         as_olga = (("authorization", f"Bearer {olga}"),)
-        as_tom = (("authorization", f"Bearer {tom}"),)
-        as_dana = (("authorization", f"Bearer {dana}"),)
-        grants = (
-            (MANAGER, tom, SOURCE, "READ"),
-            (MANAGER, tom, FILES, "READ"),
-            (MANAGER, tom, DESTINATION, "WRITE"),
-            (DATA_MANAGER, dana, DESTINATION, "READ"),
-        )
         for user_id, token, connection_id, access in grants:
             filed = rest.call(
                 "POST",
                 f"/users/{user_id}/access-requests",
                 token,
-                {
-                    "ext_datamodule_id": connection_id,
-                    "access_types": [access],
-                    "reason": "the customers runs",
-                },
+                {"ext_datamodule_id": connection_id, "access_types": [access], "reason": "the customers runs"},
             )
             users.ApproveAccessRequest(
                 upb.ApproveAccessRequestRequest(
@@ -119,8 +100,27 @@ def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
                 metadata=as_olga,
                 timeout=30,
             )
-        _step("grpc", f"olga approves {len(grants)} access requests of tom and dana")
+    _step("grpc", f"olga approves {len(grants)} access requests of tom and dana")
 
+
+def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
+    """Run the flow; raises ``DemoError`` (or a gRPC error) when a step goes wrong."""
+    from privetl._gen.etl.data.manager.V1 import data_manager_pb2 as dpb
+    from privetl._gen.etl.data.manager.V1 import data_manager_pb2_grpc as dpb_grpc
+    from privetl._gen.etl.task.manager.V1 import task_manager_pb2 as tpb
+    from privetl._gen.etl.task.manager.V1 import task_manager_pb2_grpc as tpb_grpc
+    from privetl.engine.publish import read_table
+
+    rest = _Rest(http_port)
+    admin = _token("demo-admin")
+    grant_run_roles(http_port=http_port, grpc_port=grpc_port)
+    tom, dana = _token(MANAGER), _token(DATA_MANAGER)
+
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        tasks = tpb_grpc.EtlTaskManagerStub(channel)
+        data = dpb_grpc.DataManagerStub(channel)
+        as_tom = (("authorization", f"Bearer {tom}"),)
+        as_dana = (("authorization", f"Bearer {dana}"),)
         started = tasks.Start(tpb.StartRequest(task_id=TASK), metadata=as_tom, timeout=30)
         run_id = started.run_id
         _step("grpc", f"Start {TASK!r} → run {run_id}, task {tpb.TaskState.Name(started.state)}")

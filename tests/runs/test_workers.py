@@ -1,0 +1,120 @@
+"""Runs in real ``privetl worker`` processes against a real ``privetl serve`` (SQLite, or
+PostgreSQL in that pass): Stop interrupting a long stage, a worker killed with -9 in the
+middle of a stage and its run continuing on another worker from its last finished stage,
+two workers racing for one run, the refusals of the run controls.
+
+The long stage comes from the data: the CRM's customers file is made large (the same
+quasi-identifiers copied under new ids, so the privacy targets still hold).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.runs.conftest import TASK, Platform, enlarge_customers
+
+pytestmark = pytest.mark.slow
+
+ACTIVE = {"QUEUED", "RUNNING", "PAUSED", "AWAITING_UPLOAD"}
+
+
+def _start(platform: Platform) -> str:
+    response = platform.call("POST", f"/tasks/{TASK}/start")
+    assert response.status_code == 202, response.text
+    return str(response.json()["run_id"])
+
+
+def _stop(platform: Platform, clear_outbox: bool = True) -> None:
+    response = platform.call("POST", f"/tasks/{TASK}/stop", {"clear_outbox": clear_outbox})
+    assert response.status_code in (200, 409), response.text
+
+
+def test_the_run_controls_refuse_what_the_state_does_not_allow(platform: Platform) -> None:
+    # no run yet (or the last one ended): nothing to pause, resume or stop
+    for control in ("pause", "resume"):
+        refused = platform.call("POST", f"/tasks/{TASK}/{control}")
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "FAILED_PRECONDITION"
+    run_id = _start(platform)  # no worker runs: it stays queued
+    second = platform.call("POST", f"/tasks/{TASK}/start")
+    assert second.status_code == 409 and run_id in second.json()["message"]
+    paused = platform.call("POST", f"/tasks/{TASK}/pause")
+    assert paused.status_code == 200 and paused.json()["state"] == "PAUSED"
+    again = platform.call("POST", f"/tasks/{TASK}/pause")
+    assert again.status_code == 409
+    # who may: the admin has no PROCESS_ETL_TASK; a missing task is 404
+    denied = platform.call("POST", f"/tasks/{TASK}/resume", token=platform.admin)
+    assert denied.status_code == 403, denied.text
+    assert platform.call("POST", "/tasks/no-such-task/start").status_code == 404
+    stopped = platform.call("POST", f"/tasks/{TASK}/stop", {"clear_outbox": True})
+    assert stopped.status_code == 200 and stopped.json()["state"] == "STOPPED"
+    assert platform.run(run_id)["state"] == "STOPPED"
+    bad = platform.call("POST", f"/tasks/{TASK}/stop", {"clear_outbox": "yes"})
+    assert bad.status_code == 400 and bad.json()["field"] == "clear_outbox"
+
+
+def test_stop_interrupts_a_long_stage_and_frees_the_worker(platform: Platform) -> None:
+    enlarge_customers(platform.sources, copies=4000)
+    try:
+        with platform.worker(processes=1):
+            run_id = _start(platform)
+            platform.wait(run_id, lambda r: r["state"] == "RUNNING" and r["stage"] == "clean", 180, "cleaning")
+            time.sleep(1.0)  # well inside the long clean stage
+            asked = time.monotonic()
+            stopped = platform.call("POST", f"/tasks/{TASK}/stop", {"clear_outbox": True})
+            assert stopped.status_code == 200 and stopped.json()["state"] == "STOPPED"
+            run = platform.run(run_id)
+            assert run["state"] == "STOPPED" and "clean" not in run["stages_done"]
+            # the single worker process is free again within seconds: a new run starts on it
+            enlarge_customers(platform.sources, copies=1)
+            second = _start(platform)
+            platform.wait(second, lambda r: r["state"] != "QUEUED", 30, "taken by the freed worker")
+            freed = time.monotonic() - asked
+            assert freed < 15, f"the worker took {freed:.1f}s to let the stopped run go"
+            platform.wait(second, lambda r: r["state"] == "AWAITING_UPLOAD", 180, "verified")
+            _stop(platform)
+            assert platform.run(run_id)["stages_done"] == run["stages_done"]  # nothing more done
+    finally:
+        enlarge_customers(platform.sources, copies=1)
+
+
+def test_a_worker_killed_mid_stage_is_replaced_and_the_run_continues_after_its_last_stage(
+    platform: Platform,
+) -> None:
+    enlarge_customers(platform.sources, copies=4000)
+    try:
+        with platform.worker(processes=1) as first:
+            run_id = _start(platform)
+            platform.wait(run_id, lambda r: r["stage"] == "clean" and r["state"] == "RUNNING", 180, "cleaning")
+            time.sleep(1.0)
+            os.killpg(first.pid, signal.SIGKILL)  # the whole cluster, mid-stage
+            first.wait()
+        killed = platform.run(run_id)
+        assert killed["state"] == "RUNNING" and killed["stages_done"] == ["extract"]
+        time.sleep(3.5)  # the lease (3 s in these tests) runs out: nobody renews it
+        with platform.worker(processes=1):
+            run = platform.wait(run_id, lambda r: r["state"] not in {"QUEUED", "RUNNING"}, 300, "finished")
+        assert run["state"] == "AWAITING_UPLOAD", run["error"]
+        assert run["stage_executions"]["extract"] == 1  # finished before the kill: not redone
+        assert run["stage_executions"]["clean"] == 2  # cut by the kill, redone from its start
+        assert run["attempts"] == 2
+        audit = platform.call("GET", "/audit-logs", token=platform.admin, target_id=run_id).json()
+        actions = [r["action"] for r in audit["audit_logs"]]
+        assert "run.recover" in actions
+        _stop(platform)
+    finally:
+        enlarge_customers(platform.sources, copies=1)
+
+
+def test_two_workers_racing_for_one_run_execute_it_once(platform: Platform) -> None:
+    with platform.worker(processes=2), platform.worker(processes=1):
+        run_id = _start(platform)
+        run = platform.wait(run_id, lambda r: r["state"] not in {"QUEUED", "RUNNING"}, 180, "verified")
+    assert run["state"] == "AWAITING_UPLOAD", run["error"]
+    assert run["attempts"] == 1
+    assert set(run["stage_executions"].values()) == {1}
+    _stop(platform)
