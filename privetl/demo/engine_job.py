@@ -28,7 +28,9 @@ def copy_sample_module(target: Path) -> Path:
     The demo and the engine's tests both start from such a copy, so neither writes into the
     source tree.
     """
-    spec = importlib.util.spec_from_file_location("privetl_example_generate", EXAMPLE / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "privetl_example_generate", EXAMPLE / "generate.py"
+    )
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load {EXAMPLE / 'generate.py'}: is the sample module there?")
     generate = importlib.util.module_from_spec(spec)

@@ -73,7 +73,12 @@ def grant_run_roles(*, http_port: int, grpc_port: int) -> None:
         (MANAGER, "Tom Taskmanager", "PROCESS_ETL_TASK"),
         (DATA_MANAGER, "Dana Datamanager", "MANAGE_DATA"),
     ):
-        rest.call("POST", "/users", admin, {"id": user_id, "name": name, "email": f"{user_id}@example.test"})
+        rest.call(
+            "POST",
+            "/users",
+            admin,
+            {"id": user_id, "name": name, "email": f"{user_id}@example.test"},
+        )
         rest.call("POST", f"/users/{user_id}/roles", admin, {"role": role})
         _step("rest", f"POST /users, /users/{user_id}/roles → {user_id} ({role})")
     tom, dana = _token(MANAGER), _token(DATA_MANAGER)
@@ -91,7 +96,11 @@ def grant_run_roles(*, http_port: int, grpc_port: int) -> None:
                 "POST",
                 f"/users/{user_id}/access-requests",
                 token,
-                {"ext_datamodule_id": connection_id, "access_types": [access], "reason": "the customers runs"},
+                {
+                    "ext_datamodule_id": connection_id,
+                    "access_types": [access],
+                    "reason": "the customers runs",
+                },
             )
             users.ApproveAccessRequest(
                 upb.ApproveAccessRequestRequest(
@@ -103,8 +112,10 @@ def grant_run_roles(*, http_port: int, grpc_port: int) -> None:
     _step("grpc", f"olga approves {len(grants)} access requests of tom and dana")
 
 
-def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
-    """Run the flow; raises ``DemoError`` (or a gRPC error) when a step goes wrong."""
+def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path, grant: bool = True) -> None:
+    """Run the flow; raises ``DemoError`` (or a gRPC error) when a step goes wrong.
+
+    ``grant=False`` skips step 1 (tom and dana exist already with their grants)."""
     from privetl._gen.etl.data.manager.V1 import data_manager_pb2 as dpb
     from privetl._gen.etl.data.manager.V1 import data_manager_pb2_grpc as dpb_grpc
     from privetl._gen.etl.task.manager.V1 import task_manager_pb2 as tpb
@@ -113,7 +124,8 @@ def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
 
     rest = _Rest(http_port)
     admin = _token("demo-admin")
-    grant_run_roles(http_port=http_port, grpc_port=grpc_port)
+    if grant:
+        grant_run_roles(http_port=http_port, grpc_port=grpc_port)
     tom, dana = _token(MANAGER), _token(DATA_MANAGER)
 
     with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
@@ -194,23 +206,21 @@ def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
         )
 
         metadata = (work_dir / "published" / "metadata.json").resolve()
-        previous = int(
-            str(json.loads(metadata.read_text(encoding="utf-8"))["version"]).split(".")[0]
+        previous = (
+            int(str(json.loads(metadata.read_text(encoding="utf-8"))["version"]).split(".")[0])
+            if metadata.exists()
+            else None
         )
         upload = tasks.Start(tpb.StartRequest(task_id=TASK), metadata=as_tom, timeout=30)
         _step(
             "grpc", f"Start again → {tpb.TaskState.Name(upload.state)}: uploads the reviewed result"
         )
         run = _wait_run(rest, tom, run_id, {"SUCCEEDED"})
-        _step(
-            "rest",
-            f"GET /runs/{run_id} → SUCCEEDED, published version {run['published_version']} "
-            f"(the export run of part 2 published {previous})",
-        )
-        if run["published_version"] != previous + 1:
-            raise DemoError(
-                f"the upload published version {run['published_version']}, not {previous + 1}"
-            )
+        version = run["published_version"]
+        before = f"the export run of part 2 published {previous}" if previous else "the first"
+        _step("rest", f"GET /runs/{run_id} → SUCCEEDED, published version {version} ({before})")
+        if previous is not None and version != previous + 1:
+            raise DemoError(f"the upload published version {version}, not {previous + 1}")
         task = tasks.GetTask(tpb.GetTaskRequest(task_id=TASK), metadata=as_tom, timeout=30).task
         _step("grpc", f"GetTask → {tpb.TaskState.Name(task.state)}")
 
@@ -219,7 +229,7 @@ def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
         amount = next(r["amount"] for r in published if str(r["id"]) == key_of(edited))
         _step(
             "cmp",
-            f"version {previous + 1} of orders: {len(published)} rows, order {key_of(deleted)} gone: "
+            f"version {version} of orders: {len(published)} rows, order {key_of(deleted)} gone: "
             f"{key_of(deleted) not in ids}, order {key_of(edited)} amount {amount}",
         )
         if key_of(deleted) in ids or float(amount) != 1234.5:
@@ -240,6 +250,6 @@ def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path) -> None:
     )
     print(
         "  run flow complete: Start → Pause → Resume → outbox review and edits → upload of "
-        f"version {previous + 1}",
+        f"version {version}",
         flush=True,
     )

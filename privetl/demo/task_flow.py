@@ -181,14 +181,20 @@ def _privetl_run(module: Path, *args: str, env: dict[str, str]) -> None:
 
 
 def run_task_flow(
-    *, http_port: int, grpc_port: int, work_dir: Path, reference: Path | None = None
+    *,
+    http_port: int,
+    grpc_port: int,
+    work_dir: Path,
+    reference: Path | None = None,
+    run_export: bool = True,
 ) -> None:
     """Run the flow; raises ``DemoError`` (or a gRPC error) when a step goes wrong.
 
     ``work_dir`` is the connections flow's: its ``module`` folder holds the sample's sources
     and its ``published`` folder is the destination. ``reference`` is where the hand-written
     sample module was published (part 1 of the demo); without it the flow runs that module
-    itself on the same sources.
+    itself on the same sources. ``run_export=False`` stops after the export (for tests that
+    only need the released task).
     """
     from privetl._gen.etl.task.manager.V1 import task_manager_pb2 as tpb
     from privetl._gen.etl.task.manager.V1 import task_manager_pb2_grpc as tpb_grpc
@@ -349,6 +355,8 @@ def run_task_flow(
         f"Privetl-Connections: {[n['variable'] for n in needs]}",
     )
 
+    if not run_export:
+        return
     env = {need["variable"]: connection_secret_for_run(need["connection_id"]) for need in needs}
     _step("cli", f"privetl run module.json with {sorted(env)} set")
     _privetl_run(document, "--report-dir", str(run_dir / "report"), env=env)

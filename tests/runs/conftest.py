@@ -38,7 +38,7 @@ SETUP = (
     "work = pathlib.Path(sys.argv[3]);"
     "run_access_flow(**ports);"
     "run_connections_flow(**ports, work_dir=work);"
-    "run_task_flow(**ports, work_dir=work);"
+    "run_task_flow(**ports, work_dir=work, run_export=False);"
     "grant_run_roles(**ports);"
     "print('TOKEN', _token('tom'));"
     "print('ADMIN', _token('demo-admin'))"
@@ -61,10 +61,21 @@ class Platform:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/api/v1"
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None, **params: Any) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+        **params: Any,
+    ) -> requests.Response:
         return requests.request(
-            method, self.base + path, json=body, params=params or None,
-            headers={"Authorization": f"Bearer {token or self.tom}"}, timeout=30,
+            method,
+            self.base + path,
+            json=body,
+            params=params or None,
+            headers={"Authorization": f"Bearer {token or self.tom}"},
+            timeout=30,
         )
 
     def run(self, run_id: str) -> dict[str, Any]:
@@ -72,14 +83,18 @@ class Platform:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def wait(self, run_id: str, predicate: Any, timeout: float = 120, what: str = "") -> dict[str, Any]:
+    def wait(
+        self, run_id: str, predicate: Any, timeout: float = 120, what: str = ""
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             run = self.run(run_id)
             if predicate(run):
                 return run
             if time.monotonic() > deadline:
-                pytest.fail(f"run {run_id} not {what or 'there'} within {timeout:.0f}s: {run['state']} {run['stage']} {run['error']}")
+                pytest.fail(
+                    f"run {run_id} not {what or 'there'} within {timeout:.0f}s: {run['state']} {run['stage']} {run['error']}"
+                )
             time.sleep(0.1)
 
     @contextmanager
@@ -88,7 +103,10 @@ class Platform:
         log = (self.directory / f"worker-{uuid.uuid4().hex[:6]}.log").open("wb")
         process = subprocess.Popen(
             [*PRIVETL, "worker", "--processes", str(processes)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             yield process
@@ -132,34 +150,65 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         env.pop("DATABASE_URL", None)
         if database_url:
             env["DATABASE_URL"] = database_url
-        subprocess.run([*PRIVETL, "migrate", "--no-input", "-v", "0"], env=env, check=True, timeout=300)
+        subprocess.run(
+            [*PRIVETL, "migrate", "--no-input", "-v", "0"], env=env, check=True, timeout=300
+        )
         http_port, grpc_port = free_port(), free_port()
         log = (directory / "serve.log").open("wb")
         server = subprocess.Popen(
-            [*PRIVETL, "serve", "--workers", "0", "--http-port", str(http_port), "--grpc-port", str(grpc_port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                *PRIVETL,
+                "serve",
+                "--workers",
+                "0",
+                "--http-port",
+                str(http_port),
+                "--grpc-port",
+                str(grpc_port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if requests.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2).status_code == 200:
+                    if (
+                        requests.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2).status_code
+                        == 200
+                    ):
                         break
                 except requests.RequestException:
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("privetl serve did not start:\n" + (directory / "serve.log").read_text()[-3000:])
+                    pytest.fail(
+                        "privetl serve did not start:\n"
+                        + (directory / "serve.log").read_text()[-3000:]
+                    )
                 time.sleep(0.3)
             work = directory / "work"
             done = subprocess.run(
                 [sys.executable, "-c", SETUP, str(http_port), str(grpc_port), str(work)],
-                env=env, capture_output=True, text=True, timeout=600,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
             )
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-            tokens = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("TOKEN ", "ADMIN ")))
+            tokens = dict(
+                line.split(" ", 1)
+                for line in done.stdout.splitlines()
+                if line.startswith(("TOKEN ", "ADMIN "))
+            )
             yield Platform(
-                env=env, http_port=http_port, grpc_port=grpc_port, tom=tokens["TOKEN"],
-                admin=tokens["ADMIN"], sources=(work / "module").resolve(), directory=directory,
+                env=env,
+                http_port=http_port,
+                grpc_port=grpc_port,
+                tom=tokens["TOKEN"],
+                admin=tokens["ADMIN"],
+                sources=(work / "module").resolve(),
+                directory=directory,
             )
         finally:
             server.send_signal(signal.SIGTERM)
@@ -185,5 +234,11 @@ def enlarge_customers(sources: Path, copies: int) -> int:
         writer.writeheader()
         for copy in range(copies):
             for row in rows:
-                writer.writerow({**row, "id": int(row["id"]) + copy * 1_000_000, "email": f"c{copy}.{row['email']}"})
+                writer.writerow(
+                    {
+                        **row,
+                        "id": int(row["id"]) + copy * 1_000_000,
+                        "email": f"c{copy}.{row['email']}",
+                    }
+                )
     return len(rows) * copies

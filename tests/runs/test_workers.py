@@ -58,11 +58,13 @@ def test_the_run_controls_refuse_what_the_state_does_not_allow(platform: Platfor
 
 
 def test_stop_interrupts_a_long_stage_and_frees_the_worker(platform: Platform) -> None:
-    enlarge_customers(platform.sources, copies=4000)
+    enlarge_customers(platform.sources, copies=1500)
     try:
         with platform.worker(processes=1):
             run_id = _start(platform)
-            platform.wait(run_id, lambda r: r["state"] == "RUNNING" and r["stage"] == "clean", 180, "cleaning")
+            platform.wait(
+                run_id, lambda r: r["state"] == "RUNNING" and r["stage"] == "clean", 180, "cleaning"
+            )
             time.sleep(1.0)  # well inside the long clean stage
             asked = time.monotonic()
             stopped = platform.call("POST", f"/tasks/{TASK}/stop", {"clear_outbox": True})
@@ -85,11 +87,13 @@ def test_stop_interrupts_a_long_stage_and_frees_the_worker(platform: Platform) -
 def test_a_worker_killed_mid_stage_is_replaced_and_the_run_continues_after_its_last_stage(
     platform: Platform,
 ) -> None:
-    enlarge_customers(platform.sources, copies=4000)
+    enlarge_customers(platform.sources, copies=1500)
     try:
         with platform.worker(processes=1) as first:
             run_id = _start(platform)
-            platform.wait(run_id, lambda r: r["stage"] == "clean" and r["state"] == "RUNNING", 180, "cleaning")
+            platform.wait(
+                run_id, lambda r: r["stage"] == "clean" and r["state"] == "RUNNING", 180, "cleaning"
+            )
             time.sleep(1.0)
             os.killpg(first.pid, signal.SIGKILL)  # the whole cluster, mid-stage
             first.wait()
@@ -97,7 +101,9 @@ def test_a_worker_killed_mid_stage_is_replaced_and_the_run_continues_after_its_l
         assert killed["state"] == "RUNNING" and killed["stages_done"] == ["extract"]
         time.sleep(3.5)  # the lease (3 s in these tests) runs out: nobody renews it
         with platform.worker(processes=1):
-            run = platform.wait(run_id, lambda r: r["state"] not in {"QUEUED", "RUNNING"}, 300, "finished")
+            run = platform.wait(
+                run_id, lambda r: r["state"] not in {"QUEUED", "RUNNING"}, 300, "finished"
+            )
         assert run["state"] == "AWAITING_UPLOAD", run["error"]
         assert run["stage_executions"]["extract"] == 1  # finished before the kill: not redone
         assert run["stage_executions"]["clean"] == 2  # cut by the kill, redone from its start
@@ -113,8 +119,61 @@ def test_a_worker_killed_mid_stage_is_replaced_and_the_run_continues_after_its_l
 def test_two_workers_racing_for_one_run_execute_it_once(platform: Platform) -> None:
     with platform.worker(processes=2), platform.worker(processes=1):
         run_id = _start(platform)
-        run = platform.wait(run_id, lambda r: r["state"] not in {"QUEUED", "RUNNING"}, 180, "verified")
+        run = platform.wait(
+            run_id, lambda r: r["state"] not in {"QUEUED", "RUNNING"}, 180, "verified"
+        )
     assert run["state"] == "AWAITING_UPLOAD", run["error"]
     assert run["attempts"] == 1
     assert set(run["stage_executions"].values()) == {1}
     _stop(platform)
+
+
+FLOW = (
+    "import os, sys, pathlib, django;"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'privetl.config.settings');"
+    "django.setup();"
+    "from privetl.demo.run_flow import run_run_flow;"
+    "run_run_flow(http_port=int(sys.argv[1]), grpc_port=int(sys.argv[2]), "
+    "work_dir=pathlib.Path(sys.argv[3]), grant=False)"
+)
+
+
+def test_the_demo_run_flow_pauses_resumes_and_uploads_the_edited_result(platform: Platform) -> None:
+    """The seed story as `make demo` prints it: Start, Pause at a stage boundary, Resume
+    without redoing a stage, the outbox reviewed and edited, the upload, the run history."""
+    import subprocess
+    import sys
+
+    with platform.worker(processes=1):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                FLOW,
+                str(platform.http_port),
+                str(platform.grpc_port),
+                str(platform.sources.parent),
+            ],
+            env=platform.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "takes effect at the next stage boundary" in out
+    assert "PAUSED after ['" in out  # paused after a finished stage, not in the middle of one
+    assert "each stage executed once: True" in out
+    assert "SUCCEEDED, published version" in out
+    assert "gone: True" in out and "amount 1234.5" in out
+    events = next(line for line in out.splitlines() if "run events:" in line)
+    for action in (
+        "run.queue",
+        "run.pause_request",
+        "run.paused",
+        "run.resume",
+        "run.stage_finish",
+        "run.awaiting_upload",
+        "run.uploaded",
+    ):
+        assert action in events, action
