@@ -174,6 +174,19 @@ def test_a_new_staged_run_continues_after_two_stages(
         second.publish()
 
 
+def test_a_publication_not_recorded_is_not_repeated(small: Path, tmp_path: Path) -> None:
+    run = _staged(small, tmp_path)
+    _run_all(run)
+    version = run.publish().version
+    # as if the process had been killed after the version became visible, before recording it
+    state_file = tmp_path / "work" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["report"]["published"] = None
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(EngineError, match=f"already published version {version} at the destination"):
+        _staged(small, tmp_path).publish()
+
+
 def test_a_work_dir_belongs_to_one_run(small: Path, tmp_path: Path) -> None:
     _staged(small, tmp_path).run_stage("extract")
     with pytest.raises(EngineError, match="belongs to run run-1"):
