@@ -300,6 +300,27 @@ def previous_counts(
         return Previous(version=0, rows={})
 
 
+def run_of_latest_version(
+    module: DataModule, destination: DestinationSpec | Path | str, base_dir: Path
+) -> tuple[int, str] | None:
+    """(version, run id) of the latest version published at ``destination`` (None: none
+    yet), from its metadata's lineage; what tells a retried publication that it happened."""
+    from privetl.engine.publish import open_store, resolve_destination
+    from privetl.engine.publish.delta import latest_document, version_number
+    from privetl.engine.publish.postgres import read_version_document
+
+    spec = resolve_destination(destination, base_dir)
+    if isinstance(spec, PostgresDestination):
+        document = read_version_document(spec.connection, spec.schema_name, module.id)
+    else:
+        document = latest_document(open_store(spec, base_dir=base_dir))
+    if document is None:
+        return None
+    activity = document.get("prov:wasGeneratedBy")
+    run_id = activity.get("identifier") if isinstance(activity, Mapping) else None
+    return version_number(document), str(run_id or "")
+
+
 def _dependency_order(module: DataModule) -> list[Table]:
     """Tables with the tables they reference first (validate rejects cycles; declared order breaks ties)."""
     ordered: list[Table] = []

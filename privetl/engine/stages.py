@@ -257,7 +257,8 @@ class StagedRun:
         against its table's privacy targets (an anatomized ``<t>_st``: its l-diversity), and
         one that falls short is a ``PrivacyTargetNotMet``: nothing is published.
         ``lineage_note`` (JSON values) goes into the published lineage as ``privetl:notes``.
-        A run publishes once.
+        A run publishes once: again (also after a process killed once its version was
+        visible, which the destination's latest lineage tells) is an ``EngineError``.
         """
         if self.next_stage() is not None:
             raise EngineError(f"run {self.run_id}: publish needs every stage finished; the next is {self.next_stage()!r}")
@@ -265,6 +266,13 @@ class StagedRun:
         if already is not None:
             raise EngineError(f"run {self.run_id} already published version {already.version}: start a new run")
         with self._attempt("publish") as report:
+            latest = pipeline.run_of_latest_version(self._module, self._destination, self.document.parent)
+            if latest is not None and latest[1] == self.run_id:
+                # a process of this run published, and was stopped before recording it
+                raise EngineError(
+                    f"run {self.run_id} already published version {latest[0]} at the destination "
+                    "(the process that published it stopped before recording it): start a new run"
+                )
             chosen = self.outputs()
             edited = self._edited(chosen, tables or {})
             chosen.update(edited)
