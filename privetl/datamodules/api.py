@@ -12,7 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +43,7 @@ CONNECTION_ID = OpenApiParameter(
     pattern=ID_PATTERN.pattern,
     description=f"The connection's id ({ID_RULE}; also the ext_datamodule_id access requests "
     "name).",
+    examples=[OpenApiExample("a connection", value="customers")],
 )
 MAX_TEST_SECONDS = 30
 CONNECTION_STRING_HELP = (
@@ -281,12 +287,13 @@ class ConnectionUpdateIn(serializers.Serializer):
         "Empty: every field sent with a value (so it never clears one: name it here to clear "
         "it). Any other path is 400.",
     )
-    name = rest_fields.TextField(
+    name = rest_fields.NameField(
         max_length=NAME_MAX_LENGTH,
         error_name="connection.name",
         required=False,
         allow_blank=True,
-        help_text="New display name (checked as on create when the mask names it).",
+        help_text=f"New display name, 1..{NAME_MAX_LENGTH} characters (empty: unchanged, unless "
+        "the mask names it).",
     )
     description = rest_fields.FreeTextField(
         max_length=services.DESCRIPTION_MAX_LENGTH,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,6 +47,7 @@ SCRIPT_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     pattern=ID_PATTERN.pattern,
     description=f"The script's id ({ID_RULE}).",
+    examples=[OpenApiExample("a script", value="crm")],
 )
 FIELD_NAME_MAX_LENGTH = 2 * ID_MAX_LENGTH + 1
 """At most a table's and a column's name (each a SQL name of a contract) and the slash."""
@@ -348,9 +349,7 @@ class ScriptUpdateIn(_BodiesIn):
     """UpdateScript's body: a new body of the script's kind and/or field changes."""
 
     fields_to_add = FieldListField(error_name="fields_to_add", help_text="Columns to add.")
-    fields_to_remove = FieldListField(
-        error_name="fields_to_remove", help_text="Columns to remove."
-    )
+    fields_to_remove = FieldListField(error_name="fields_to_remove", help_text="Columns to remove.")
 
 
 class ScriptsQuery(rest_fields.QuerySerializer):

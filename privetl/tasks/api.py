@@ -14,8 +14,9 @@ import json
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,6 +55,7 @@ TASK_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     pattern=ID_PATTERN.pattern,
     description=f"The task's id ({ID_RULE}).",
+    examples=[OpenApiExample("a task", value="t1")],
 )
 
 
@@ -140,8 +142,8 @@ class TaskListOut(serializers.Serializer):
     )
 
 
-class IdListField(serializers.ListField):
-    """A JSON array of ids (``ID_RULE``), refused as a whole when it is not an array."""
+class ScriptIdListField(serializers.ListField):
+    """A JSON array of distinct script ids (``ID_RULE``); ``uniqueItems`` in the schema."""
 
     def __init__(self, *, error_name: str, **kwargs: Any) -> None:
         self.error_name = error_name
@@ -153,13 +155,33 @@ class IdListField(serializers.ListField):
                 f"{self.error_name} must be an array, not {rest_fields.json_kind(data)}",
                 field=self.error_name,
             )
-        return list(super().to_internal_value(data))
+        ids = list(super().to_internal_value(data))
+        for n, script_id in enumerate(ids):
+            if script_id in ids[:n]:
+                raise InvalidArgument(
+                    f"{self.error_name}: script {script_id!r} is listed twice",
+                    field=self.error_name,
+                )
+        return ids
+
+
+class ScriptIdListSchema(OpenApiSerializerFieldExtension):
+    """The schema of a script id list: DRF's array plus ``uniqueItems``."""
+
+    target_class = ScriptIdListField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        schema["uniqueItems"] = True
+        return schema
 
 
 class ScriptIdsIn(serializers.Serializer):
     """The new list of one kind of script (replaces the current one)."""
 
-    script_ids = IdListField(
+    script_ids = ScriptIdListField(
         error_name="script_ids",
         allow_empty=True,
         max_length=services.MAX_SCRIPTS,
