@@ -73,7 +73,8 @@ class FieldListField(serializers.ListField):
         kwargs.setdefault("default", list)
         child = FieldSerializer()
         for name, field in child.fields.items():  # refused under the request's path
-            field.error_name = f"{error_name}.{name}"
+            if isinstance(field, rest_fields.TextField):
+                field.error_name = f"{error_name}.{name}"
         super().__init__(child=child, max_length=services.MAX_FIELDS, **kwargs)
 
     def to_internal_value(self, data: Any) -> list[dict[str, Any]]:

@@ -312,3 +312,62 @@ def test_a_script_for_a_missing_task_is_not_found_over_grpc(grpc_editor: Caller)
         _code(grpc_editor.GetScript, pb.GetScriptRequest(script_id="crm"))[0]
         == grpc.StatusCode.NOT_FOUND
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"task_id": 1}, "script.task_id"),
+        ({"id": "a b"}, "script.id"),
+        (
+            {"extractor": {"table": "customers", "config_json": CONFIG, "priority": "2"}},
+            "extractor.priority",
+        ),
+        (
+            {"extractor": {"table": "customers", "config_json": CONFIG, "priority": 2**31}},
+            "extractor.priority",
+        ),
+        (
+            {"extractor": {"table": "customers", "config_json": {"kind": "file"}}},
+            "extractor.config_json",
+        ),
+        (
+            {"extractor": {"table": "customers", "config_json": CONFIG, "kind": "file"}},
+            "extractor.kind",
+        ),
+        (
+            {"uploader": {"destination_json": "{}", "rewrite_protocol": "yes"}},
+            "uploader.rewrite_protocol",
+        ),
+        ({"fields": {"ext_datamodule_id": "customers"}}, "script.fields"),
+        ({"fields": ["customers/zip"]}, "script.fields[0]"),
+        (
+            {"fields": [{"ext_datamodule_id": "customers", "field_name": "zip"}]},
+            "script.fields.field_name",
+        ),
+        (
+            {"fields": [{"ext_datamodule_id": 9, "field_name": "customers/zip"}]},
+            "script.fields.ext_datamodule_id",
+        ),
+    ],
+)
+def test_bodies_are_taken_as_sent_or_refused_naming_the_field(
+    rest: APIClient, body: dict, field: str
+) -> None:
+    sent = {"task_id": "t1", "extractor": {"table": "customers", "config_json": CONFIG}, **body}
+    if "uploader" in body:
+        del sent["extractor"]
+    response = rest.post("/api/v1/scripts", sent, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["field"] == field, response.json()
+    assert not Script.objects.exists()
+
+
+def test_the_list_query_is_strict(rest: APIClient) -> None:
+    for query, field in (
+        ({"page_size": "x", "task_id": "t1"}, "page_size"),
+        ({}, "etl_task_id"),
+        ({"task_id": "t1", "task": "t1"}, "task"),
+    ):
+        response = rest.get("/api/v1/scripts", query)
+        assert response.status_code == 400 and response.json()["field"] == field, response.json()
