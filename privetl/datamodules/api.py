@@ -12,16 +12,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from privetl.common.errors import InvalidArgument
-from privetl.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from privetl.common.paging import MAX_PAGE_SIZE
+from privetl.common.text import ID_PATTERN, ID_RULE
 from privetl.datamodules import selectors, services
-from privetl.datamodules.models import ConnectionType
+from privetl.datamodules.models import NAME_MAX_LENGTH, ConnectionType
+from privetl.platform import rest_fields
 from privetl.platform.rest import ErrorSerializer, actor_from
 
 TAG = "ExtDatamodule Manager"
@@ -33,22 +40,12 @@ CONNECTION_ID = OpenApiParameter(
     "connection_id",
     str,
     OpenApiParameter.PATH,
-    description="The connection's id (also the ext_datamodule_id access requests name).",
+    pattern=ID_PATTERN.pattern,
+    description=f"The connection's id ({ID_RULE}; also the ext_datamodule_id access requests "
+    "name).",
+    examples=[OpenApiExample("a connection", value="customers")],
 )
-PAGING = [
-    OpenApiParameter(
-        "page_size",
-        int,
-        description=f"At most this many items, 1..{MAX_PAGE_SIZE}; omitted or 0 means "
-        f"{DEFAULT_PAGE_SIZE}. Above {MAX_PAGE_SIZE} is 400 INVALID_ARGUMENT naming the maximum.",
-    ),
-    OpenApiParameter(
-        "page_token",
-        str,
-        description="`next_page_token` of the previous page of this same list and filters; "
-        "omit for the first page. A token of another list or other filters is 400.",
-    ),
-]
+MAX_TEST_SECONDS = 30
 CONNECTION_STRING_HELP = (
     "Write-only, stored encrypted, never returned. SQL: postgresql://user:password@host:5432/db "
     "or sqlite:////absolute/path.db; S3: s3://[ACCESS_KEY:SECRET_KEY@]bucket[/prefix]"
@@ -160,53 +157,201 @@ class ConnectionTestOut(serializers.Serializer):
 
 
 # --- inputs ---------------------------------------------------------------------------
+#
+# Strict fields (privetl.platform.rest_fields): a value is taken as sent or refused naming it,
+# in the service's name for it (``connection.name``, as the gRPC request's), so both doors
+# say the same thing whichever layer answers first; each states its rule in the schema.
 
 
-def _text(help_text: str, *, required: bool = False) -> serializers.CharField:
-    return serializers.CharField(
-        required=required, allow_blank=True, trim_whitespace=False, help_text=help_text
-    )
+class IdListField(serializers.ListField):
+    """A JSON array of ids (``ID_RULE``), refused as a whole when it is not an array."""
+
+    def __init__(self, *, error_name: str, **kwargs: Any) -> None:
+        self.error_name = error_name
+        super().__init__(child=rest_fields.IdField(error_name=error_name), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, list):
+            raise InvalidArgument(
+                f"{self.error_name} must be an array, not {rest_fields.json_kind(data)}",
+                field=self.error_name,
+            )
+        return list(super().to_internal_value(data))
+
+
+class TypeField(rest_fields.TextField):
+    """A connection's type, exactly as spelled (``services.validate_type``).
+
+    Stated as a ``pattern`` rather than an ``enum``: an enum would put the choice set of
+    ``ConnectionOut.type`` into three components, which drf-spectacular can then only name
+    by a hash.
+    """
+
+    schema_pattern = "^(" + "|".join(TYPE_CHOICES) + ")$"
+
+    def checked(self, value: str) -> str:
+        return services.validate_type(value, field=self.name)
+
+
+UPDATE_PATHS = [*services.UPDATABLE, *(f"connection.{path}" for path in services.UPDATABLE)]
+
+
+class UpdateMaskField(rest_fields.ChoiceListField):
+    """``update_mask``: the updatable paths (bare or ``connection.``-prefixed); any other path
+    is refused with the service's reason (a read-only one says why it is read-only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            UPDATE_PATHS, error_name="update_mask", allow_empty=True, required=False, **kwargs
+        )
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, list):
+            for item in data:
+                if isinstance(item, str) and item not in self.allowed:
+                    services.update_paths([item], {})  # raises, in the service's words
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_TEST_SECONDS}
+)
+class TimeoutField(serializers.Field):
+    """``timeout_seconds``: a JSON number (not a string, not a boolean), more than 0 and at
+    most 30."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise InvalidArgument(
+                f"timeout_seconds must be a number, not {rest_fields.json_kind(data)}",
+                field="timeout_seconds",
+            )
+        if not 0 < data <= MAX_TEST_SECONDS:
+            raise InvalidArgument(
+                f"timeout_seconds must be more than 0 and at most {MAX_TEST_SECONDS}",
+                field="timeout_seconds",
+            )
+        return float(data)
+
+    def to_representation(self, value: float) -> float:
+        return value
 
 
 class ConnectionCreateIn(serializers.Serializer):
     """CreateConnection's body."""
 
-    id = _text("Optional id of your choice (1..64 of A-Z a-z 0-9 . _ : @ -); generated when empty.")
-    name = _text("Display name, 1..200 characters.", required=True)
-    description = _text("What the module holds, up to 4000 characters.")
-    type = _text("SQL, GRPC, API, S3 or FILE.", required=True)
-    contract = _text(CONTRACT_HELP)
-    connection_string = _text(CONNECTION_STRING_HELP, required=True)
-    owner_user_ids = serializers.ListField(
-        child=serializers.CharField(trim_whitespace=False),
+    id = rest_fields.IdField(
+        error_name="connection.id",
         required=False,
-        help_text="Further owners (you always become one), each an existing user.",
+        allow_blank=True,
+        help_text=f"Optional id of your choice ({ID_RULE}); generated when empty.",
+    )
+    name = rest_fields.NameField(
+        max_length=NAME_MAX_LENGTH,
+        error_name="connection.name",
+        help_text=f"Display name, 1..{NAME_MAX_LENGTH} characters.",
+    )
+    description = rest_fields.FreeTextField(
+        max_length=services.DESCRIPTION_MAX_LENGTH,
+        error_name="connection.description",
+        required=False,
+        help_text=f"What the module holds, up to {services.DESCRIPTION_MAX_LENGTH} characters.",
+    )
+    type = TypeField(error_name="connection.type", help_text="SQL, GRPC, API, S3 or FILE.")
+    contract = rest_fields.TextField(
+        max_length=services.CONTRACT_MAX_LENGTH,
+        error_name="connection.contract",
+        required=False,
+        allow_blank=True,
+        help_text=CONTRACT_HELP,
+    )
+    connection_string = rest_fields.TextField(
+        max_length=services.CONNECTION_STRING_MAX_LENGTH,
+        error_name="connection.connection_string",
+        help_text=CONNECTION_STRING_HELP,
+    )
+    owner_user_ids = IdListField(
+        error_name="connection.owner_user_ids",
+        required=False,
+        max_length=services.MAX_OWNERS,
+        help_text=f"Further owners (you always become one), each an existing user; at most "
+        f"{services.MAX_OWNERS}.",
     )
 
 
 class ConnectionUpdateIn(serializers.Serializer):
     """UpdateConnection's body: the fields to change, named by `update_mask`."""
 
-    update_mask = serializers.ListField(
-        child=serializers.CharField(),
-        required=False,
+    update_mask = UpdateMaskField(
         help_text="Fields to change: name, description, type, contract, connection_string. "
         "Empty: every field sent with a value (so it never clears one: name it here to clear "
         "it). Any other path is 400.",
     )
-    name = _text("New display name.")
-    description = _text("New description.")
-    type = _text("New type (needs a new connection_string in the same update).")
-    contract = _text(CONTRACT_HELP)
-    connection_string = _text(CONNECTION_STRING_HELP)
+    name = rest_fields.NameField(
+        max_length=NAME_MAX_LENGTH,
+        error_name="connection.name",
+        required=False,
+        allow_blank=True,
+        help_text=f"New display name, 1..{NAME_MAX_LENGTH} characters (empty: unchanged, unless "
+        "the mask names it).",
+    )
+    description = rest_fields.FreeTextField(
+        max_length=services.DESCRIPTION_MAX_LENGTH,
+        error_name="connection.description",
+        required=False,
+        help_text="New description.",
+    )
+    type = TypeField(
+        error_name="connection.type",
+        required=False,
+        allow_blank=True,
+        help_text="New type: SQL, GRPC, API, S3 or FILE (needs a new connection_string in the "
+        "same update).",
+    )
+    contract = rest_fields.TextField(
+        max_length=services.CONTRACT_MAX_LENGTH,
+        error_name="connection.contract",
+        required=False,
+        allow_blank=True,
+        help_text=CONTRACT_HELP,
+    )
+    connection_string = rest_fields.TextField(
+        max_length=services.CONNECTION_STRING_MAX_LENGTH,
+        error_name="connection.connection_string",
+        required=False,
+        allow_blank=True,
+        help_text=CONNECTION_STRING_HELP,
+    )
 
 
 class ConnectionTestIn(serializers.Serializer):
     """TestConnection's body."""
 
-    timeout_seconds = serializers.FloatField(
+    timeout_seconds = TimeoutField(
         required=False,
-        help_text="Give up after this many seconds, more than 0 and at most 30 (default 5).",
+        help_text=f"Give up after this many seconds, more than 0 and at most {MAX_TEST_SECONDS} "
+        f"(default {services.TEST_TIMEOUT_SECONDS:g}).",
+    )
+
+
+class PagingQuery(rest_fields.QuerySerializer):
+    """``page_size`` and ``page_token``: the same two inputs as every gRPC list."""
+
+    page_size = rest_fields.PageSizeField()
+    page_token = rest_fields.TextField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="`next_page_token` of the previous page of this same list and filters; omit "
+        "for the first page. A token of another list or other filters is 400 INVALID_ARGUMENT.",
+    )
+
+
+class ConnectionsQuery(PagingQuery):
+    """GetAllConnection's query."""
+
+    type = rest_fields.ChoiceField(
+        TYPE_CHOICES, required=False, help_text="Only connections of this type."
     )
 
 
@@ -255,21 +400,16 @@ class ConnectionsView(APIView):
         "access to each (NONE, REQUESTED or GRANTED and the types held), one page at a time "
         "(`contract` is left empty in the list: GetConnection gives it): "
         f"at most {MAX_PAGE_SIZE} per page (`page_size`), `next_page_token` until the last page.",
-        parameters=[
-            OpenApiParameter("type", str, enum=TYPE_CHOICES, description="Only this type."),
-            *PAGING,
-        ],
+        parameters=[ConnectionsQuery],
         responses={200: ConnectionListOut, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        kind = request.query_params.get("type", "")
-        if kind:
-            services.validate_type(kind, field="type")
+        query = _query(ConnectionsQuery, request)
         page = selectors.connection_list_for_actor(
             actor=actor_from(request),
-            type=kind,
-            page_size=_int_param(request, "page_size"),
-            page_token=request.query_params.get("page_token", ""),
+            type=query.get("type", ""),
+            page_size=query["page_size"],
+            page_token=query["page_token"],
         )
         return Response(
             {
@@ -367,11 +507,9 @@ def _parse(serializer_class: type[serializers.Serializer], request: Request) -> 
     return dict(serializer.validated_data)
 
 
-def _int_param(request: Request, name: str) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return 0
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be an integer", field=name) from None
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """Validate the query string with the view's query serializer (strict fields; an unknown
+    parameter is refused)."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

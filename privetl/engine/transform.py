@@ -1,46 +1,25 @@
 """SQL transformations (the contract's Merge and Update types) over the current tables.
 
 A transformation is written in DuckDB's SQL dialect (for Spark it is transpiled by sqlglot,
-so one text runs on both engines). Before it runs it is parsed and checked, because the SQL
-comes from a document and must not reach anything but the staged data:
-
-- exactly one statement, and it is a query (SELECT, UNION/INTERSECT/EXCEPT, with CTEs);
-- every table it reads is a current table of the run or one of its own CTEs, unqualified
-  (no ``catalog.schema.table``, no ``'file.csv'`` or ``parquet.`path``` as a table);
-- no table functions (``read_csv(...)``, ``range(...)``, ``unnest`` in FROM, ...) and no
-  function that reads files, the network, settings or the environment (``read_*``,
-  ``glob``, ``getenv``, ``current_setting``, ...).
-
-Anything else raises ``TransformationError`` naming the construct. The query then runs over
-views of the current tables; its materialized result replaces (or creates) ``target``.
+so one text runs on both engines). Before it runs it is checked once more by the SQL sandbox
+(``privetl.engine.sandbox``, which validating the document already applied), over the
+tables current at that point: one query, reading only the current tables, no table
+functions, no files, network or settings. The query then runs over views of the current
+tables; its materialized result replaces (or creates) ``target``.
 """
 
 from __future__ import annotations
 
 import ibis.expr.types as ir
-import sqlglot
-import sqlglot.expressions as exp
-from sqlglot.errors import ParseError
 
 from privetl.engine.backends import Backend
 from privetl.engine.errors import TransformationError
-from privetl.engine.metadata import DataModule, Transformation
+from privetl.engine.metadata import DataModule
+from privetl.engine.sandbox import DIALECT, check_transformation, first_line
 
-DIALECT = "duckdb"
-"""The dialect transformations are written in."""
-
-FORBIDDEN_FUNCTIONS = frozenset(
-    {
-        "glob", "getenv", "current_setting", "set_config", "load_extension", "reflect", "java_method",
-        "input_file_name", "query", "query_table", "sniff_csv", "parquet_metadata", "parquet_schema",
-        "parquet_file_metadata", "parquet_kv_metadata", "iceberg_metadata", "iceberg_snapshots",
-        "http_get", "http_post", "httpfs", "sqlite_attach", "postgres_attach", "postgres_query",
-        "mysql_query", "current_database", "current_schema", "current_catalog", "version",
-    }
-)
-FORBIDDEN_PREFIXES = ("read_", "duckdb_", "pragma_", "http", "s3", "file_", "postgres_", "sqlite_", "mysql_")
-FORBIDDEN_SUFFIXES = ("_scan",)
-ALLOWED_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
+__all__ = ["DIALECT", "apply_transformations", "check_transformation"]
+"""``DIALECT`` and ``check_transformation`` stay importable from here (their home is the
+sandbox)."""
 
 
 def apply_transformations(backend: Backend, module: DataModule, tables: dict[str, ir.Table]) -> dict[str, ir.Table]:
@@ -58,51 +37,5 @@ def apply_transformations(backend: Backend, module: DataModule, tables: dict[str
         except TransformationError:
             raise
         except Exception as exc:  # the engine's own error, e.g. an unknown column
-            raise TransformationError(transformation.name, f"failed: {_first_line(exc)}") from exc
+            raise TransformationError(transformation.name, f"failed: {first_line(exc)}") from exc
     return current
-
-
-def check_transformation(transformation: Transformation, tables: set[str]) -> str:
-    """The query if it is safe to run over ``tables``; else ``TransformationError``."""
-    name = transformation.name
-    try:
-        statements = [s for s in sqlglot.parse(transformation.sql, read=DIALECT) if s is not None]
-    except ParseError as exc:
-        raise TransformationError(name, f"SQL does not parse: {_first_line(exc)}") from exc
-    if len(statements) != 1:
-        raise TransformationError(name, f"needs exactly one statement, found {len(statements)}")
-    root = statements[0]
-    if not isinstance(root, ALLOWED_ROOTS):
-        raise TransformationError(name, f"only a query (SELECT) is allowed, found {root.key.upper()}")
-    ctes = {cte.alias_or_name for cte in root.find_all(exp.CTE)}
-    for node in root.walk():
-        _check_node(name, node, tables, ctes)
-    return root.sql(dialect=DIALECT)
-
-
-def _check_node(name: str, node: exp.Expr, tables: set[str], ctes: set[str]) -> None:
-    """Refuse one construct that could reach beyond the current tables."""
-    if isinstance(node, exp.Table):
-        if not isinstance(node.this, exp.Identifier):
-            raise TransformationError(name, f"table function or file in FROM is not allowed: {node.sql(DIALECT)}")
-        if node.args.get("db") or node.args.get("catalog"):
-            raise TransformationError(name, f"qualified table names are not allowed: {node.sql(DIALECT)}")
-        if node.name not in tables and node.name not in ctes:
-            raise TransformationError(name, f"unknown table {node.name!r} (known: {', '.join(sorted(tables))})")
-        return
-    if isinstance(node, exp.Unnest | exp.Lateral | exp.TableFromRows):
-        raise TransformationError(name, f"table functions are not allowed: {node.sql(DIALECT)}")
-    if isinstance(node, exp.Command | exp.Copy | exp.Set | exp.Pragma | exp.Attach | exp.Install | exp.Detach):
-        raise TransformationError(name, f"{node.key.upper()} is not allowed")
-    if isinstance(node, exp.Func):
-        fname = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-        if (
-            fname in FORBIDDEN_FUNCTIONS
-            or fname.startswith(FORBIDDEN_PREFIXES)
-            or fname.endswith(FORBIDDEN_SUFFIXES)
-        ):
-            raise TransformationError(name, f"function {fname}() is not allowed (files, network or settings)")
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -2,7 +2,9 @@
 
 Why not just pydantic: it stops a model at its first failing validator and knows nothing of
 cross references (a key naming an unknown column, a foreign key to a missing table, a cycle
-of foreign keys, a script for an unknown table). ``check_document`` reads the document
+of foreign keys, a script for an unknown table, a transformation's SQL reading a table the
+module lacks: each transformation goes through the SQL sandbox, ``privetl.engine.sandbox``,
+so a valid document is one the engine will run). ``check_document`` reads the document
 (``jsonld.read_document``: structure), validates it as a ``DataModule`` (types; pydantic's
 locations translated back to the document's paths) and then runs the cross-reference checks
 below on what could be read, defensively, so that one mistake never hides another. When a
@@ -26,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from privetl.engine.errors import MetadataError, Problem
+from privetl.engine.errors import MetadataError, Problem, TransformationError
 from privetl.engine.jsonld import Loc, Reading, build_module, read_document
 from privetl.engine.metadata import ColumnType, DataModule
+from privetl.engine.sandbox import check_sql
 
 _NUMERIC = {ColumnType.INTEGER.value, ColumnType.DOUBLE.value}
 _TEMPORAL = {ColumnType.DATE.value, ColumnType.DATETIME.value}
@@ -427,6 +430,12 @@ class _Checks:
                     f"transformation target {target!r} is not a table of this module (tables: {known}); declare its "
                     "record set so its columns and types are known",
                 )
+            sql = transformation.get("sql")
+            if isinstance(sql, str):
+                try:
+                    check_sql(name if isinstance(name, str) else f"#{n}", sql, set(self.tables))
+                except TransformationError as exc:
+                    self.report((*loc, "sql"), str(exc))
 
 
 def _cycles(edges: dict[str, list[tuple[str, Loc]]]) -> list[tuple[list[str], Loc]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,8 @@ from rest_framework.views import APIView
 
 from privetl.common.errors import InvalidArgument
 from privetl.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from privetl.common.text import ID_MAX_LENGTH, ID_PATTERN, ID_RULE
+from privetl.platform import rest_fields
 from privetl.platform.rest import ErrorSerializer, actor_from
 from privetl.scripts import bodies, selectors, services
 from privetl.scripts.models import ScriptKind
@@ -40,76 +42,150 @@ ERRORS = {
     ),
 }
 SCRIPT_ID = OpenApiParameter(
-    "script_id", str, OpenApiParameter.PATH, description="The script's id."
+    "script_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=ID_PATTERN.pattern,
+    description=f"The script's id ({ID_RULE}).",
+    examples=[OpenApiExample("a script", value="crm")],
 )
+FIELD_NAME_MAX_LENGTH = 2 * ID_MAX_LENGTH + 1
+"""At most a table's and a column's name (each a SQL name of a contract) and the slash."""
+
+
+class FieldNameField(rest_fields.TextField):
+    """``"<table>/<column>"`` (``privetl.scripts.bodies.parse_field_name``)."""
+
+    schema_pattern = bodies.FIELD_NAME.pattern
+
+    def checked(self, value: str) -> str:
+        bodies.parse_field_name(value, field=self.name)
+        return value
+
+
+class FieldListField(serializers.ListField):
+    """A JSON array of ``Field`` objects (at most ``MAX_FIELDS``), refused as a whole when it
+    is not an array."""
+
+    def __init__(self, *, error_name: str, **kwargs: Any) -> None:
+        self.error_name = error_name
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", list)
+        child = FieldSerializer()
+        for name, field in child.fields.items():  # refused under the request's path
+            if isinstance(field, rest_fields.TextField):
+                field.error_name = f"{error_name}.{name}"
+        super().__init__(child=child, max_length=services.MAX_FIELDS, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+        if not isinstance(data, list):
+            raise InvalidArgument(
+                f"{self.error_name} must be an array, not {rest_fields.json_kind(data)}",
+                field=self.error_name,
+            )
+        if len(data) > services.MAX_FIELDS:
+            raise InvalidArgument(
+                f"{self.error_name}: at most {services.MAX_FIELDS} fields", field=self.error_name
+            )
+        for n, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise InvalidArgument(
+                    f"{self.error_name}[{n}] must be an object, not {rest_fields.json_kind(item)}",
+                    field=f"{self.error_name}[{n}]",
+                )
+        return [dict(item) for item in super().to_internal_value(data)]
 
 
 # --- bodies, as the contract's messages -----------------------------------------------
+#
+# The same serializers read a request's bodies (strict fields: a value is taken as sent or
+# refused naming it, under the service's path for it, e.g. ``extractor.priority``) and
+# describe a script's bodies in answers. What a body's texts mean (the JSON of config_json,
+# the SQL of transformation_script, the columns of the contract) the service checks with the
+# engine's rules, each problem naming its path.
+
+INT32 = (-(2**31), 2**31 - 1)
+"""The range of the contract's ``int32`` (``ExtractorScript.priority``)."""
+
+
+def _body_text(kind: str, name: str, help_text: str, **kwargs: Any) -> rest_fields.TextField:
+    """A text of a body, as sent, at most ``MAX_BODY_TEXT`` characters."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("default", "")
+    kwargs.setdefault("allow_blank", True)
+    return rest_fields.TextField(
+        max_length=services.MAX_BODY_TEXT,
+        error_name=f"{kind}.{name}",
+        help_text=help_text,
+        **kwargs,
+    )
 
 
 class FieldSerializer(serializers.Serializer):
     """A column a script applies to (the contract's ``Field``)."""
 
-    ext_datamodule_id = serializers.CharField(
-        help_text="The connection (module) whose column it is."
+    ext_datamodule_id = rest_fields.IdField(
+        error_name="field.ext_datamodule_id",
+        help_text=f"The connection (module) whose column it is ({ID_RULE}).",
     )
     # The contract's names; DRF's metaclass moves declared fields off the class, so they do
     # not shadow Field.field_name / Serializer.fields at run time (only the stubs object).
-    field_name = serializers.CharField(  # type: ignore[assignment]
-        help_text='"<table>/<column>": the Croissant field @id.'
+    field_name = FieldNameField(  # type: ignore[assignment]
+        error_name="field.field_name",
+        max_length=FIELD_NAME_MAX_LENGTH,
+        help_text='"<table>/<column>": the Croissant field @id.',
     )
 
 
 class ExtractorSerializer(serializers.Serializer):
     """One collection-protocol entry (``ExtractorScript``)."""
 
-    table = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="The table the records belong to."
-    )
-    kind = serializers.ChoiceField(
-        choices=list(bodies.EXTRACTOR_KINDS),
+    table = _body_text("extractor", "table", "The table the records belong to (required).")
+    kind = rest_fields.ChoiceField(
+        list(bodies.EXTRACTOR_KINDS),
+        error_name="extractor.kind",
         required=False,
         default="File",
         help_text="How the records are read.",
     )
-    config_json = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text='The entry\'s `source` object as JSON (e.g. {"kind": "file", "path": "a.csv", "format": "csv"}), '
-        "optionally with `mapping`.",
+    config_json = _body_text(
+        "extractor",
+        "config_json",
+        'The entry\'s `source` object as JSON (e.g. {"kind": "file", "path": "a.csv", '
+        '"format": "csv"}), optionally with `mapping`.',
     )
-    priority = serializers.IntegerField(
-        required=False, default=0, help_text="Primary-key conflicts: the higher wins."
-    )
-    connection_id = serializers.CharField(
+    priority = rest_fields.IntegerField(
+        error_name="extractor.priority",
         required=False,
-        default="",
+        default=0,
+        min_value=INT32[0],
+        max_value=INT32[1],
+        help_text="Primary-key conflicts: the higher wins.",
+    )
+    connection_id = rest_fields.IdField(
+        error_name="extractor.connection_id",
+        required=False,
         allow_blank=True,
-        help_text="Connection supplying location and credentials.",
+        help_text=f"Connection supplying location and credentials ({ID_RULE}); empty for none.",
     )
 
 
 class FieldRuleSerializer(serializers.Serializer):
     """Empty values and ranges of the named columns (``FieldRule``)."""
 
-    default_value = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="FillEmpty's value."
-    )
-    min_value = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="Smallest allowed value."
-    )
-    max_value = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="Largest allowed value."
-    )
-    field_type = serializers.ChoiceField(
-        choices=list(bodies.FIELD_TYPES),
+    default_value = _body_text("field_rule", "default_value", "FillEmpty's value.")
+    min_value = _body_text("field_rule", "min_value", "Smallest allowed value.")
+    max_value = _body_text("field_rule", "max_value", "Largest allowed value.")
+    field_type = rest_fields.ChoiceField(
+        list(bodies.FIELD_TYPES),
+        error_name="field_rule.field_type",
         required=False,
         default="Integer",
         help_text="The columns' type.",
     )
-    type = serializers.ChoiceField(
-        choices=list(bodies.FIELD_RULE_TYPES),
+    type = rest_fields.ChoiceField(
+        list(bodies.FIELD_RULE_TYPES),
+        error_name="field_rule.type",
         required=False,
         default="FillEmpty",
         help_text="What the rule does.",
@@ -119,60 +195,61 @@ class FieldRuleSerializer(serializers.Serializer):
 class AnonymizationRuleSerializer(serializers.Serializer):
     """An anonymization operation, an anatomization or a privacy target (``AnonymizationRule``)."""
 
-    type = serializers.ChoiceField(
-        choices=list(bodies.ANONYMIZATION_OPS),
+    type = rest_fields.ChoiceField(
+        list(bodies.ANONYMIZATION_OPS),
+        error_name="anonymization_rule.type",
         required=False,
         default="Generalization",
         help_text="The operation.",
     )
-    parameters_json = serializers.CharField(
-        required=False,
-        default="{}",
-        allow_blank=True,
-        help_text="The operation's parameters as JSON (privetl:anonymize without op; k, l, t, sensitive, "
+    parameters_json = _body_text(
+        "anonymization_rule",
+        "parameters_json",
+        "The operation's parameters as JSON (privetl:anonymize without op; k, l, t, sensitive, "
         "max_suppression for a privacy target; sensitive, l for an anatomization).",
+        default="{}",
     )
 
 
 class TransformerSerializer(serializers.Serializer):
     """One SQL transformation (``TransformationScript``)."""
 
-    transformation_script = serializers.CharField(
-        required=False,
+    transformation_script = _body_text(
+        "transformer",
+        "transformation_script",
+        "One SQL SELECT over the staged tables (required).",
         allow_null=True,
         default=None,
-        help_text="One SQL SELECT over the staged tables.",
     )
-    type = serializers.ChoiceField(
-        choices=list(bodies.TRANSFORMATION_TYPES),
+    type = rest_fields.ChoiceField(
+        list(bodies.TRANSFORMATION_TYPES),
+        error_name="transformer.type",
         required=False,
         default="Merge",
         help_text="Merge or Update.",
     )
-    target_table = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text="The table the result creates or replaces.",
+    target_table = _body_text(
+        "transformer", "target_table", "The table the result creates or replaces (required)."
     )
 
 
 class UploaderSerializer(serializers.Serializer):
     """Where the new version goes (``UploaderScript``)."""
 
-    destination_json = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text='The `destination` as JSON ({"kind": "directory", ...}).',
+    destination_json = _body_text(
+        "uploader", "destination_json", 'The `destination` as JSON ({"kind": "directory", ...}).'
     )
-    rewrite_protocol = serializers.BooleanField(
+    rewrite_protocol = rest_fields.BooleanField(
+        error_name="uploader.rewrite_protocol",
         required=False,
         default=False,
         help_text="Rewrite the published module's protocol to read the upload.",
     )
-    connection_id = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="Connection supplying the location."
+    connection_id = rest_fields.IdField(
+        error_name="uploader.connection_id",
+        required=False,
+        allow_blank=True,
+        help_text=f"Connection supplying the location ({ID_RULE}); empty for none.",
     )
 
 
@@ -254,26 +331,41 @@ def _one_body(data: dict[str, Any], *, required: bool) -> tuple[str | None, dict
 class ScriptCreateIn(_BodiesIn):
     """CreateScript's body."""
 
-    id = serializers.CharField(
+    id = rest_fields.IdField(
+        error_name="script.id",
         required=False,
-        default="",
         allow_blank=True,
-        help_text="Your id for the script (generated when empty).",
+        help_text=f"Your id for the script ({ID_RULE}; generated when empty).",
     )
-    task_id = serializers.CharField(help_text="The task the script belongs to.")
-    fields = FieldSerializer(  # type: ignore[assignment]
-        many=True, required=False, default=list, help_text="The columns it applies to."
+    task_id = rest_fields.IdField(
+        error_name="script.task_id",
+        help_text=f"The task the script belongs to ({ID_RULE}); it must exist (else 404).",
+    )
+    fields = FieldListField(  # type: ignore[assignment]
+        error_name="script.fields", help_text="The columns it applies to."
     )
 
 
 class ScriptUpdateIn(_BodiesIn):
     """UpdateScript's body: a new body of the script's kind and/or field changes."""
 
-    fields_to_add = FieldSerializer(
-        many=True, required=False, default=list, help_text="Columns to add."
+    fields_to_add = FieldListField(error_name="fields_to_add", help_text="Columns to add.")
+    fields_to_remove = FieldListField(error_name="fields_to_remove", help_text="Columns to remove.")
+
+
+class ScriptsQuery(rest_fields.QuerySerializer):
+    """GetAllScript's query."""
+
+    task_id = rest_fields.IdField(
+        error_name="etl_task_id", help_text=f"The task whose scripts to list ({ID_RULE})."
     )
-    fields_to_remove = FieldSerializer(
-        many=True, required=False, default=list, help_text="Columns to remove."
+    page_size = rest_fields.PageSizeField()
+    page_token = rest_fields.TextField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="`next_page_token` of the previous page of this same list; omit for the first "
+        "page. A token of another list is 400 INVALID_ARGUMENT.",
     )
 
 
@@ -290,16 +382,6 @@ def _parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _int_param(request: Request, name: str) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return 0
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be an integer", field=name) from None
 
 
 class ScriptsView(APIView):
@@ -319,7 +401,7 @@ class ScriptsView(APIView):
         kind, body = _one_body(data, required=True)
         view = services.script_create(
             actor=actor_from(request),
-            id=data["id"] or None,
+            id=data.get("id") or None,
             task_id=data["task_id"],
             kind=kind or "",
             body=body or {},
@@ -333,25 +415,16 @@ class ScriptsView(APIView):
         summary="List a task's scripts (GetAllScript)",
         description=f"EDIT_TASK or PROCESS_ETL_TASK. Oldest first, at most {MAX_PAGE_SIZE} a page "
         f"(default {DEFAULT_PAGE_SIZE}), `next_page_token` until the last page.",
-        parameters=[
-            OpenApiParameter("task_id", str, required=True, description="The task."),
-            OpenApiParameter(
-                "page_size",
-                int,
-                description=f"1..{MAX_PAGE_SIZE}; 0 or omitted: {DEFAULT_PAGE_SIZE}.",
-            ),
-            OpenApiParameter(
-                "page_token", str, description="next_page_token of the previous page."
-            ),
-        ],
+        parameters=[ScriptsQuery],
         responses={200: ScriptListOut, **ERRORS},
     )
     def get(self, request: Request) -> Response:
+        query = _parse(ScriptsQuery, request.query_params)
         page = selectors.script_list_for_actor(
             actor=actor_from(request),
-            task_id=request.query_params.get("task_id", ""),
-            page_size=_int_param(request, "page_size"),
-            page_token=request.query_params.get("page_token", ""),
+            task_id=query["task_id"],
+            page_size=query["page_size"],
+            page_token=query["page_token"],
         )
         return Response(
             ScriptListOut(

@@ -31,6 +31,7 @@ from privetl.datamodules.selectors import connection_contract, connection_get_fo
 from privetl.scripts import bodies
 from privetl.scripts.models import ID_MAX_LENGTH, Script, ScriptKind
 from privetl.scripts.selectors import FieldRef, ScriptView, require_editor, script_view
+from privetl.scripts.task_directory import task_exists
 
 SERVICE = "scripts"
 ID_PATTERN = re.compile(rf"[A-Za-z0-9._:@-]{{1,{ID_MAX_LENGTH}}}")
@@ -223,7 +224,8 @@ def script_create(
 
     ``id`` is the caller's (generated when empty; a taken one is ALREADY_EXISTS). Extractor
     and transformer ids become the document's script and transformation names, so a
-    generated id is a SQL identifier too.
+    generated id is a SQL identifier too. A task that does not exist is NOT_FOUND (asked of
+    the ETL Task Manager through ``task_directory``), and nothing is created.
     """
     script_id = id or f"script_{uuid.uuid4().hex[:16]}"
     validate_id(script_id, field="script.id")
@@ -231,6 +233,12 @@ def script_create(
     kind = validate_kind(kind)
     refs = validate_fields(fields, field="script.fields")
     require_editor(actor)
+    if not task_exists(task_id):
+        raise NotFound(
+            f"script.task_id: task {task_id!r} does not exist; create it with CreateTask "
+            "(ListTasks lists them)",
+            field="script.task_id",
+        )
     cleaned = _validated_body(actor=actor, kind=kind, body=body, fields=refs)
     if Script.objects.filter(pk=script_id).exists():
         raise AlreadyExists(f"script {script_id!r} already exists", field="script.id")

@@ -14,8 +14,9 @@ import json
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,9 +24,11 @@ from rest_framework.views import APIView
 
 from privetl.common.errors import InvalidArgument
 from privetl.common.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from privetl.common.text import ID_PATTERN, ID_RULE
+from privetl.platform import rest_fields
 from privetl.platform.rest import ErrorSerializer, actor_from
 from privetl.tasks import selectors, services
-from privetl.tasks.models import TaskState
+from privetl.tasks.models import NAME_MAX_LENGTH, TaskState
 
 TAG = "ETL Task Manager"
 STATES = list(TaskState.values)
@@ -46,7 +49,14 @@ ERRORS = {
         description="ALREADY_EXISTS (a taken id) or FAILED_PRECONDITION (a released task; Release's problems).",
     ),
 }
-TASK_ID = OpenApiParameter("task_id", str, OpenApiParameter.PATH, description="The task's id.")
+TASK_ID = OpenApiParameter(
+    "task_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=ID_PATTERN.pattern,
+    description=f"The task's id ({ID_RULE}).",
+    examples=[OpenApiExample("a task", value="t1")],
+)
 
 
 class TaskOut(serializers.Serializer):
@@ -98,22 +108,37 @@ def task_data(view: selectors.TaskView) -> dict[str, Any]:
 
 
 class TaskCreateIn(serializers.Serializer):
-    """CreateTask's body."""
+    """CreateTask's body (strict fields, refused under the service's names: ``task.name``)."""
 
-    id = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="Your id (generated when empty)."
+    id = rest_fields.IdField(
+        error_name="task.id",
+        required=False,
+        allow_blank=True,
+        help_text=f"Your id ({ID_RULE}; generated when empty).",
     )
-    name = serializers.CharField(
-        allow_blank=True, trim_whitespace=False, help_text="Display name, 1..200 characters."
+    name = rest_fields.NameField(
+        max_length=NAME_MAX_LENGTH,
+        error_name="task.name",
+        help_text=f"Display name, 1..{NAME_MAX_LENGTH} characters.",
     )
-    description = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="What it is for."
+    description = rest_fields.FreeTextField(
+        max_length=services.DESCRIPTION_MAX_LENGTH,
+        error_name="task.description",
+        required=False,
+        default="",
+        help_text=f"What it is for, up to {services.DESCRIPTION_MAX_LENGTH} characters.",
     )
-    ext_datamodule_id = serializers.CharField(
-        help_text="The destination module (a connection with a contract)."
+    ext_datamodule_id = rest_fields.IdField(
+        error_name="task.ext_datamodule_id",
+        help_text=f"The destination module (a connection with a contract; {ID_RULE}).",
     )
-    seed = serializers.IntegerField(
-        required=False, default=0, help_text="Seed of the seeded operations."
+    seed = rest_fields.IntegerField(
+        error_name="task.seed",
+        required=False,
+        default=0,
+        min_value=services.SEED_RANGE[0],
+        max_value=services.SEED_RANGE[1],
+        help_text="Seed of the seeded operations (64 bits).",
     )
 
 
@@ -126,34 +151,93 @@ class TaskListOut(serializers.Serializer):
     )
 
 
+class ScriptIdListField(serializers.ListField):
+    """A JSON array of distinct script ids (``ID_RULE``); ``uniqueItems`` in the schema."""
+
+    def __init__(self, *, error_name: str, **kwargs: Any) -> None:
+        self.error_name = error_name
+        super().__init__(child=rest_fields.IdField(error_name=error_name), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, list):
+            raise InvalidArgument(
+                f"{self.error_name} must be an array, not {rest_fields.json_kind(data)}",
+                field=self.error_name,
+            )
+        ids = list(super().to_internal_value(data))
+        for n, script_id in enumerate(ids):
+            if script_id in ids[:n]:
+                raise InvalidArgument(
+                    f"{self.error_name}: script {script_id!r} is listed twice",
+                    field=self.error_name,
+                )
+        return ids
+
+
+class ScriptIdListSchema(OpenApiSerializerFieldExtension):
+    """The schema of a script id list: DRF's array plus ``uniqueItems``."""
+
+    target_class = ScriptIdListField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        schema["uniqueItems"] = True
+        return schema
+
+
 class ScriptIdsIn(serializers.Serializer):
     """The new list of one kind of script (replaces the current one)."""
 
-    script_ids = serializers.ListField(
-        child=serializers.CharField(), allow_empty=True, help_text="Script ids, in order."
+    script_ids = ScriptIdListField(
+        error_name="script_ids",
+        allow_empty=True,
+        max_length=services.MAX_SCRIPTS,
+        help_text=f"Script ids, in order, at most {services.MAX_SCRIPTS}.",
     )
 
 
 class ScriptIdIn(serializers.Serializer):
     """The task's uploader (empty to unset it)."""
 
-    script_id = serializers.CharField(allow_blank=True, help_text="The uploader script's id.")
+    script_id = rest_fields.IdField(
+        error_name="script_id",
+        allow_blank=True,
+        help_text=f"The uploader script's id ({ID_RULE}); empty to unset it.",
+    )
+
+
+class PagingQuery(rest_fields.QuerySerializer):
+    """``page_size`` and ``page_token``: the same two inputs as every gRPC list."""
+
+    page_size = rest_fields.PageSizeField()
+    page_token = rest_fields.TextField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="`next_page_token` of the previous page of this same list and filters; omit "
+        "for the first page. A token of another list or other filters is 400 INVALID_ARGUMENT.",
+    )
+
+
+class TasksQuery(PagingQuery):
+    """ListTasks' query."""
+
+    states = rest_fields.ChoiceListField(
+        STATES,
+        error_name="states",
+        required=False,
+        allow_empty=True,
+        default=list,
+        help_text="Only tasks in these states (repeat for several).",
+    )
 
 
 def _parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _int_param(request: Request, name: str) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return 0
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be an integer", field=name) from None
 
 
 class TasksView(APIView):
@@ -171,7 +255,7 @@ class TasksView(APIView):
         data = _parse(TaskCreateIn, request.data)
         view = services.task_create(
             actor=actor_from(request),
-            id=data["id"] or None,
+            id=data.get("id") or None,
             name=data["name"],
             description=data["description"],
             ext_datamodule_id=data["ext_datamodule_id"],
@@ -185,27 +269,16 @@ class TasksView(APIView):
         summary="List tasks (ListTasks)",
         description=f"EDIT_TASK or PROCESS_ETL_TASK. Newest first, at most {MAX_PAGE_SIZE} a page "
         f"(default {DEFAULT_PAGE_SIZE}), `next_page_token` until the last page.",
-        parameters=[
-            OpenApiParameter(
-                "states", str, many=True, enum=STATES, description="Only tasks in these states."
-            ),
-            OpenApiParameter(
-                "page_size",
-                int,
-                description=f"1..{MAX_PAGE_SIZE}; 0 or omitted: {DEFAULT_PAGE_SIZE}.",
-            ),
-            OpenApiParameter(
-                "page_token", str, description="next_page_token of the previous page."
-            ),
-        ],
+        parameters=[TasksQuery],
         responses={200: TaskListOut, **ERRORS},
     )
     def get(self, request: Request) -> Response:
+        query = _parse(TasksQuery, request.query_params)
         page = selectors.task_list_for_actor(
             actor=actor_from(request),
-            states=request.query_params.getlist("states"),
-            page_size=_int_param(request, "page_size"),
-            page_token=request.query_params.get("page_token", ""),
+            states=query["states"],
+            page_size=query["page_size"],
+            page_token=query["page_token"],
         )
         return Response(
             TaskListOut(

@@ -5,8 +5,8 @@ strategies and foreign keys; each released script adds its part (``privetl.scrip
 says which): rules onto their columns and tables, extractors into the collection protocol,
 transformers into ``privetl:transformations`` in the task's order, the uploader into
 ``privetl:upload``; the task's seed is ``privetl:seed``. The engine then validates the whole
-document (``privetl.engine.validate.check_document``) and the transformations with its SQL
-sandbox. Every problem is collected, each saying what to fix and, when a script caused it,
+document (``privetl.engine.validate.check_document``, whose checks include the SQL sandbox
+of the transformations). Every problem is collected, each saying what to fix and, when a script caused it,
 which script — Release refuses with all of them at once.
 
 Pure: the caller reads the scripts, the contract and the connections' types and passes
@@ -40,6 +40,7 @@ SLOTS: dict[str, tuple[str, str]] = {
 }
 """Each script list of a task: the kind it holds and the rpc that sets it."""
 _NAME = re.compile(NAME_PATTERN)
+TRANSFORMATIONS_PATH = "$.privetl:transformations"
 
 
 @dataclass(frozen=True)
@@ -213,18 +214,12 @@ def compile_task(
     document["privetl:collectionProtocol"] = protocol
 
     transformations: list[dict[str, Any]] = []
-    tables = set(parsed.tables)
     for script_id in task.transformation_script_ids:
         view = script(script_id, "transformation_script_ids")
         if view is None:
             continue
         entry = bodies.transformation_entry(view.body, name=document_name(view.id))
-        try:
-            bodies.transformation_problem(entry, tables=tables)
-        except InvalidArgument as exc:
-            problems.append(f"script {view.id!r}: {exc.message.split(': ', 1)[-1]}")
-        tables.add(entry["target"])
-        owners.append((f"$.privetl:transformations[{len(transformations)}]", view.id))
+        owners.append((f"{TRANSFORMATIONS_PATH}[{len(transformations)}]", view.id))
         transformations.append(entry)
     if transformations:
         document["privetl:transformations"] = transformations
@@ -274,8 +269,14 @@ def compile_task(
 def _explained(
     path: str, message: str, owners: list[tuple[str, str]], document: Mapping[str, Any]
 ) -> str:
-    """An engine problem, naming the script that set the path (or what to add)."""
+    """An engine problem, naming the script that set the path (or what to add).
+
+    The SQL sandbox's problem (``...transformations[n].sql``) already names the
+    transformation, which is its script's id, so it is told without the path.
+    """
     for prefix, script_id in sorted(owners, key=lambda o: -len(o[0])):
+        if path == f"{prefix}.sql" and prefix.startswith(TRANSFORMATIONS_PATH):
+            return f"script {script_id!r}: {message}"
         if path == prefix or path.startswith((prefix + ".", prefix + "[")):
             return f"script {script_id!r}: {message} ({path})"
     match = re.fullmatch(r"\$\.recordSet\[(\d+)\]", path)

@@ -174,3 +174,50 @@ def test_add_access_on_an_unknown_id_is_404_once_connections_exist(as_user, caro
     )
     assert filed.status_code == 201, filed.content
     assert alice_rest.get("/api/v1/connections/shop").json()["caller_access"] == "REQUESTED"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": 123}, "connection.name"),
+        ({"name": "\u202eevil"}, "connection.name"),
+        ({"name": "x" * 201}, "connection.name"),
+        ({"id": "has space"}, "connection.id"),
+        ({"type": "sql"}, "connection.type"),
+        ({"type": ["SQL"]}, "connection.type"),
+        ({"description": "bell\x07"}, "connection.description"),
+        ({"connection_string": 5}, "connection.connection_string"),
+        ({"contract": {"@type": "sc:Dataset"}}, "connection.contract"),
+        ({"owner_user_ids": "dave"}, "connection.owner_user_ids"),
+        ({"owner_user_ids": [1]}, "connection.owner_user_ids"),
+    ],
+)
+def test_bodies_are_taken_as_sent_or_refused_naming_the_field(
+    as_user, carol, body: dict[str, Any], field: str
+) -> None:
+    refused = _error(
+        as_user("carol").post("/api/v1/connections", _body(**body), format="json"),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    assert refused["field"] == field, refused
+    assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "field"),
+    [
+        ("get", "/api/v1/connections", {"page_size": "ten"}, "page_size"),
+        ("get", "/api/v1/connections", {"typ": "SQL"}, "typ"),
+        ("post", "/api/v1/connections/shop/test", {"timeout_seconds": "2"}, "timeout_seconds"),
+        ("post", "/api/v1/connections/shop/test", {"timeout_seconds": True}, "timeout_seconds"),
+        ("patch", "/api/v1/connections/shop", {"update_mask": "name"}, "update_mask"),
+        ("patch", "/api/v1/connections/shop", {"update_mask": ["created_by"]}, "update_mask"),
+    ],
+)
+def test_queries_and_other_bodies_are_strict_too(
+    as_user, carol, method: str, path: str, data: dict[str, Any], field: str
+) -> None:
+    call = getattr(as_user("carol"), method)
+    response = call(path, data) if method == "get" else call(path, data, format="json")
+    assert _error(response, 400, "INVALID_ARGUMENT")["field"] == field

@@ -16,6 +16,7 @@ from django.utils import timezone
 from privetl.common.context import Actor
 from privetl.datamodules.models import Connection
 from privetl.scripts import bodies, services
+from privetl.tasks.models import Task
 from privetl.users import services as users
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers" / "module.json"
@@ -83,6 +84,14 @@ def connection(
         created_by="root",
         created_at=now,
         updated_at=now,
+    )
+
+
+def task_row(task_id: str = "t1", destination: str = "customers") -> Task:
+    """A draft task row for scripts to name (the ETL Task Manager's services check grants
+    these tests are not about; tests/tasks makes its tasks through them)."""
+    return Task.objects.create(
+        id=task_id, name=task_id, ext_datamodule_id=destination, created_by="root"
     )
 
 

@@ -12,8 +12,10 @@ from rest_framework.test import APIClient
 
 from privetl._gen.etl.script.manager.V1 import script_manager_pb2 as pb
 from privetl._gen.etl.script.manager.V1 import script_manager_pb2_grpc as pb_grpc
+from privetl.audit.models import AuditLog
 from privetl.platform.auth import token_issue
-from tests.scripts.helpers import CONTRACT, connection, user
+from privetl.scripts.models import Script
+from tests.scripts.helpers import CONTRACT, connection, task_row, user
 from tests.users.grpc_helpers import running_server
 
 CONFIG = json.dumps({"kind": "file", "path": "customers.csv", "format": "csv"})
@@ -22,6 +24,7 @@ CONFIG = json.dumps({"kind": "file", "path": "customers.csv", "format": "csv"})
 @pytest.fixture
 def rest(db) -> APIClient:
     connection("customers", "FILE", CONTRACT)
+    task_row("t1")
     user("eddie", "EDIT_TASK")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(user_id='eddie')}")
@@ -158,6 +161,7 @@ class Caller:
 @pytest.fixture
 def grpc_editor(transactional_db) -> Iterator[Caller]:
     connection("customers", "FILE", CONTRACT)
+    task_row("t1")
     user("eddie", "EDIT_TASK")
     with running_server() as port, grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield Caller(channel, "eddie")
@@ -263,3 +267,107 @@ def test_errors_over_grpc(grpc_editor: Caller) -> None:
         _code(grpc_editor.CreateScript, pb.CreateScriptRequest(script=pb.Script(task_id="t1")))[0]
         == grpc.StatusCode.INVALID_ARGUMENT
     )
+
+
+# --- a script names an existing task (the ETL Task Manager's answer, through the port) ---
+
+
+def _nothing_written() -> tuple[int, int]:
+    return Script.objects.count(), AuditLog.objects.filter(service="scripts").count()
+
+
+def test_a_script_for_a_missing_task_is_404_naming_the_task_over_rest(rest: APIClient) -> None:
+    before = _nothing_written()
+    response = rest.post(
+        "/api/v1/scripts",
+        {
+            "id": "crm",
+            "task_id": "no-such-task",
+            "extractor": {"table": "customers", "config_json": CONFIG},
+        },
+        format="json",
+    )
+    assert response.status_code == 404, response.json()
+    assert response.json()["code"] == "NOT_FOUND"
+    assert response.json()["field"] == "script.task_id"
+    assert "'no-such-task'" in response.json()["message"]
+    assert _nothing_written() == before
+    assert rest.get("/api/v1/scripts/crm").status_code == 404
+
+
+def test_a_script_for_a_missing_task_is_not_found_over_grpc(grpc_editor: Caller) -> None:
+    before = _nothing_written()
+    request = pb.CreateScriptRequest(
+        script=pb.Script(
+            id="crm",
+            task_id="no-such-task",
+            extractor=pb.ExtractorScript(table="customers", config_json=CONFIG),
+        )
+    )
+    code, details = _code(grpc_editor.CreateScript, request)
+    assert code == grpc.StatusCode.NOT_FOUND
+    assert "task 'no-such-task' does not exist" in details
+    assert _nothing_written() == before
+    assert (
+        _code(grpc_editor.GetScript, pb.GetScriptRequest(script_id="crm"))[0]
+        == grpc.StatusCode.NOT_FOUND
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"task_id": 1}, "script.task_id"),
+        ({"id": "a b"}, "script.id"),
+        (
+            {"extractor": {"table": "customers", "config_json": CONFIG, "priority": "2"}},
+            "extractor.priority",
+        ),
+        (
+            {"extractor": {"table": "customers", "config_json": CONFIG, "priority": 2**31}},
+            "extractor.priority",
+        ),
+        (
+            {"extractor": {"table": "customers", "config_json": {"kind": "file"}}},
+            "extractor.config_json",
+        ),
+        (
+            {"extractor": {"table": "customers", "config_json": CONFIG, "kind": "file"}},
+            "extractor.kind",
+        ),
+        (
+            {"uploader": {"destination_json": "{}", "rewrite_protocol": "yes"}},
+            "uploader.rewrite_protocol",
+        ),
+        ({"fields": {"ext_datamodule_id": "customers"}}, "script.fields"),
+        ({"fields": ["customers/zip"]}, "script.fields[0]"),
+        (
+            {"fields": [{"ext_datamodule_id": "customers", "field_name": "zip"}]},
+            "script.fields.field_name",
+        ),
+        (
+            {"fields": [{"ext_datamodule_id": 9, "field_name": "customers/zip"}]},
+            "script.fields.ext_datamodule_id",
+        ),
+    ],
+)
+def test_bodies_are_taken_as_sent_or_refused_naming_the_field(
+    rest: APIClient, body: dict, field: str
+) -> None:
+    sent = {"task_id": "t1", "extractor": {"table": "customers", "config_json": CONFIG}, **body}
+    if "uploader" in body:
+        del sent["extractor"]
+    response = rest.post("/api/v1/scripts", sent, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["field"] == field, response.json()
+    assert not Script.objects.exists()
+
+
+def test_the_list_query_is_strict(rest: APIClient) -> None:
+    for query, field in (
+        ({"page_size": "x", "task_id": "t1"}, "page_size"),
+        ({}, "etl_task_id"),
+        ({"task_id": "t1", "task": "t1"}, "task"),
+    ):
+        response = rest.get("/api/v1/scripts", query)
+        assert response.status_code == 400 and response.json()["field"] == field, response.json()

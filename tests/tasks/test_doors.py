@@ -244,3 +244,48 @@ def test_the_export_command_refuses_a_draft_and_an_unknown_task(rest: APIClient)
         call_command("task", "export", "t1")
     with pytest.raises(CommandError, match="does not exist"):
         call_command("task", "export", "nothing")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "field"),
+    [
+        (
+            "post",
+            "/api/v1/tasks",
+            {"name": "T", "ext_datamodule_id": "customers", "seed": "42"},
+            "task.seed",
+        ),
+        (
+            "post",
+            "/api/v1/tasks",
+            {"name": "T", "ext_datamodule_id": "customers", "seed": 2**63},
+            "task.seed",
+        ),
+        ("post", "/api/v1/tasks", {"name": 7, "ext_datamodule_id": "customers"}, "task.name"),
+        (
+            "post",
+            "/api/v1/tasks",
+            {"name": "T", "ext_datamodule_id": "a/b"},
+            "task.ext_datamodule_id",
+        ),
+        (
+            "post",
+            "/api/v1/tasks",
+            {"name": "T", "ext_datamodule_id": "customers", "id": 1},
+            "task.id",
+        ),
+        ("put", "/api/v1/tasks/t1/field-rules", {"script_ids": ["a", "a"]}, "script_ids"),
+        ("put", "/api/v1/tasks/t1/field-rules", {"script_ids": [None]}, "script_ids"),
+        ("put", "/api/v1/tasks/t1/uploading-script", {"script_id": 3}, "script_id"),
+        ("get", "/api/v1/tasks", {"states": "draft"}, "states"),
+        ("get", "/api/v1/tasks", {"page_size": "1.0"}, "page_size"),
+        ("get", "/api/v1/tasks", {"state": "DRAFT"}, "state"),
+    ],
+)
+def test_inputs_are_strict_and_refusals_name_the_field(
+    rest: APIClient, method: str, path: str, data: dict, field: str
+) -> None:
+    call = getattr(rest, method)
+    response = call(path, data) if method == "get" else call(path, data, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["field"] == field, response.json()
