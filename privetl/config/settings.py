@@ -20,6 +20,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from privetl.platform.error_tracking import init_error_tracking
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PRIVETL_VAR_DIR", "var")).resolve()
 
@@ -337,3 +339,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PRIVETL_LOG_LEVEL", "INFO")},
 }
+
+# --- error tracking --------------------------------------------------------------------
+# Sentry, only when SENTRY_DSN is set, secrets scrubbed (docs/monitoring.md). Started here
+# because every Django-backed process reads these settings first: the web server's workers,
+# the gRPC server, `serve`, the run worker and every platform command of the CLI.
+ERROR_TRACKING = init_error_tracking()
