@@ -312,7 +312,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set used by several fields (a role in, the roles out).
-    "ENUM_NAME_OVERRIDES": {"RolesEnum": "privetl.users.api.ROLE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "RolesEnum": "privetl.users.api.ROLE_CHOICES",
+        "TaskStateEnum": "privetl.tasks.api.STATES",
+        "RunStateEnum": "privetl.runs.api.RUN_STATES",
+        "OutboxEntryStateEnum": "privetl.data.api.STATES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "privetl.platform.openapi.document_platform_answers",

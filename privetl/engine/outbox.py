@@ -165,7 +165,7 @@ def _check_rules(table: Table, values: dict[str, Any], *, what: str) -> None:
             try:
                 if column.type in (ColumnType.INTEGER, ColumnType.DOUBLE):
                     number = float(value)
-                    outside = (low is not None and number < float(low)) or (
+                    outside = (low is not None and number < float(low)) or (  # type: ignore[arg-type]
                         high is not None and number > float(high)  # type: ignore[arg-type]
                     )
                 elif column.type == ColumnType.DATE:
@@ -290,6 +290,7 @@ def edit_records(
         # the verified output's exact Arrow schema (types, nullability), through Arrow.
         schema = pq.read_schema(parquet).remove_metadata()
         edited = con.execute("SELECT * FROM t").to_arrow_table()
+        assert edited is not None
         try:
             edited = edited.select(schema.names).cast(schema)
         except (pa.ArrowInvalid, ValueError) as exc:

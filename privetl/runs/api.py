@@ -22,6 +22,7 @@ from privetl.tasks.models import TaskState
 
 TAG = "ETL Task Manager"
 HISTORY_TAG = "Data Manager"
+RUN_STATES = [s.value for s in RunState]
 TASK_STATES = list(TaskState.values)
 TASK_ID = OpenApiParameter("task_id", str, OpenApiParameter.PATH, description="The task's id.")
 ERRORS = {
@@ -180,9 +181,7 @@ class RunOut(serializers.Serializer):
 
     id = serializers.CharField(help_text="The run's id.")
     task_id = serializers.CharField(help_text="The task it runs.")
-    state = serializers.ChoiceField(
-        choices=[s.value for s in RunState], help_text="The run's state."
-    )
+    state = serializers.ChoiceField(choices=RUN_STATES, help_text="The run's state.")
     task_state = serializers.ChoiceField(
         choices=TASK_STATES, help_text="The state it gives its task."
     )

@@ -32,7 +32,7 @@ from privetl.common.redaction import redact_text
 from privetl.data.selectors import entries_awaiting_upload, entry_file
 from privetl.data.services import OutboxTable
 from privetl.datamodules.selectors import connection_secret_for_run
-from privetl.runs import services
+from privetl.runs import metrics, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Heartbeat(threading.Thread):
                 except Exception:  # a database blip: try again at the next beat
                     logger.exception("could not renew the lease of run %s", self.run_id)
                     continue
+                metrics.worker_heartbeat(self.worker)
                 if not held:
                     self.lost = True
                     logger.info(
@@ -169,6 +170,8 @@ def execute_run(run_id: str) -> str:
                 if not services.run_stage_begin(run_id=run_id, worker=worker, stage=stage):
                     return "lost"
                 result = staged.run_stage(stage)
+                metrics.stage_observe(stage, result.seconds)
+                metrics.stage_rows(stage, rows_in=result.rows_in, rows_out=result.rows_out)
                 action = services.run_stage_finish(
                     run_id=run_id,
                     worker=worker,
@@ -188,14 +191,21 @@ def execute_run(run_id: str) -> str:
                 tables=_outbox_tables(staged, claim.work_dir),
                 report_json=_report_json(staged),
             )
+            if held:
+                _count_rules(staged)
             return "awaiting_upload" if held else "lost"
     except StageCancelled:
+        metrics.run_finished("cancelled")
         return "lost"
     except EngineError as exc:
-        services.run_fail(run_id=run_id, worker=worker, error=redact_text(str(exc)))
+        if services.run_fail(run_id=run_id, worker=worker, error=redact_text(str(exc))):
+            metrics.run_finished("failed")
+            metrics.run_failed(type(exc).__name__)
         return "failed"
     except Exception as exc:
         logger.exception("run %s failed unexpectedly", run_id)
+        metrics.run_finished("failed")
+        metrics.run_failed(type(exc).__name__)
         services.run_fail(
             run_id=run_id,
             worker=worker,
@@ -226,12 +236,36 @@ def _upload(claim: services.Claim, staged: Any, worker: str) -> str:
         version=int(published.version),
         report_json=_report_json(staged),
     )
+    if held:
+        metrics.stage_observe("upload", time.perf_counter() - started)
+        metrics.run_finished("succeeded")
     return "uploaded" if held else "lost"
 
 
+def _count_rules(staged: Any) -> None:
+    report = staged.report()
+    for rule in getattr(report, "rules", []) or []:
+        name = rule.get("rule") if isinstance(rule, dict) else getattr(rule, "rule", "")
+        rows = (
+            rule.get("rows_affected")
+            if isinstance(rule, dict)
+            else getattr(rule, "rows_affected", 0)
+        )
+        if name and rows:
+            metrics.rule_rows_rejected(str(name), int(rows))
+    for measures in (getattr(report, "privacy", {}) or {}).values():
+        suppressed = measures.get("records_suppressed") if isinstance(measures, dict) else None
+        if suppressed:
+            metrics.records_suppressed(int(suppressed))
+
+
 def recover_runs() -> int:
-    """Scheduled: queue again the runs whose worker died (see ``services.runs_recover``)."""
-    return len(services.runs_recover())
+    """Scheduled: queue again the runs whose worker died (see ``services.runs_recover``),
+    and publish the queue's depth and the age of its oldest run."""
+    recovered = len(services.runs_recover())
+    depth, oldest = selectors.queue_state()
+    metrics.queue_observe(depth=depth, oldest_age_seconds=oldest)
+    return recovered
 
 
 def expire_outbox() -> int:

@@ -130,3 +130,13 @@ def run_list_for_actor(
 def report_of(run: RunView) -> dict[str, Any]:
     """The run's report as a dict (empty before the first stage finished)."""
     return json.loads(run.report_json) if run.report_json else {}
+
+
+def queue_state() -> tuple[int, float]:
+    """Runs queued now, and the age in seconds of the oldest (0 when none)."""
+    from django.utils import timezone
+
+    queued = Run.objects.filter(state=RunState.QUEUED)
+    oldest = queued.order_by("queued_at").values_list("queued_at", flat=True).first()
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return queued.count(), max(0.0, age)

@@ -98,11 +98,20 @@ class Platform:
             time.sleep(0.1)
 
     @contextmanager
-    def worker(self, processes: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+    def worker(
+        self, processes: int = 1, metrics_port: int = 0
+    ) -> Iterator[subprocess.Popen[bytes]]:
         """A real ``privetl worker`` (its own process group, so kill -9 takes all of it)."""
         log = (self.directory / f"worker-{uuid.uuid4().hex[:6]}.log").open("wb")
         process = subprocess.Popen(
-            [*PRIVETL, "worker", "--processes", str(processes)],
+            [
+                *PRIVETL,
+                "worker",
+                "--processes",
+                str(processes),
+                "--metrics-port",
+                str(metrics_port),
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -8,12 +8,15 @@ left, so a restarted machine picks its runs up without waiting for the schedule.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from privetl.runs import jobs
+from privetl.runs import jobs, metrics
 
 SCHEDULES = {
     "privetl: recover runs of dead workers": ("privetl.runs.jobs.recover_runs", 1),
@@ -43,6 +46,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="Serve the workers' Prometheus metrics here (default PRIVETL_WORKER_METRICS_PORT, 9108; 0: off).",
+        )
+        parser.add_argument(
             "--processes",
             type=int,
             default=None,
@@ -50,12 +59,29 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The cluster forks its worker processes; their metrics reach the one endpoint
+            # only through prometheus_client's multiprocess directory, which must be set
+            # before prometheus_client loads: so start again with a fresh one.
+            directory = tempfile.mkdtemp(prefix="privetl-worker-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+            os.execv(sys.executable, [sys.executable, "-m", "privetl.cli", "worker", *sys.argv[2:]])
         from django_q.conf import Conf
 
         if options["processes"]:
             Conf.WORKERS = options["processes"]  # django-q2 read Q_CLUSTER when it loaded
         ensure_schedules()
         recovered = jobs.recover_runs()
+        port = options["metrics_port"]
+        if port is None:
+            port = metrics.worker_metrics_port()
+        if port:
+            try:
+                metrics.start_worker_metrics_server(port)
+            except OSError as exc:  # another worker on this machine has it: run without
+                self.stderr.write(f"privetl worker: no metrics endpoint, port {port}: {exc}")
+            else:
+                self.stdout.write(f"privetl worker: metrics on port {port} (/metrics)")
         self.stdout.write(
             f"privetl worker: {Conf.WORKERS} process(es), "
             f"{recovered} run(s) recovered from dead workers"
