@@ -169,8 +169,8 @@ def run_run_flow(*, http_port: int, grpc_port: int, work_dir: Path, grant: bool 
         if any(v != 1 for v in executions.values()):
             raise DemoError(f"a stage was executed twice across the pause: {executions}")
 
-        listed = rest.call("GET", "/outbox", dana, task_id=TASK)
-        entries = {e["table"]: e for e in listed["entries"]}
+        listed = rest.call("GET", "/outbox", dana, task_id=TASK, states="AWAITING_REVIEW")
+        entries = {e["table"]: e for e in listed["entries"] if e["run_id"] == run_id}
         _step(
             "rest",
             "GET /outbox → "

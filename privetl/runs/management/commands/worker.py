@@ -65,7 +65,7 @@ class Command(BaseCommand):
             # before prometheus_client loads: so start again with a fresh one.
             directory = tempfile.mkdtemp(prefix="privetl-worker-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-            os.execv(sys.executable, [sys.executable, "-m", "privetl.cli", "worker", *sys.argv[2:]])
+            os.execv(sys.executable, [sys.executable, "-m", "privetl.cli", "worker", *sys.argv[2:]])  # noqa: S606 - the same command again
         from django_q.conf import Conf
 
         if options["processes"]:
