@@ -209,9 +209,14 @@ def edit_records(
         con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [str(parquet)])
         types = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE t").fetchall()}
 
-        def find(key_value: str) -> dict[str, Any] | None:
+        def find(key_value: str, what: str = "") -> dict[str, Any] | None:
             query = f"SELECT * FROM t WHERE {qkey} = ?::{types[key]}"  # noqa: S608 - quoted names
-            rows = _records(con.execute(query, [key_value]))
+            try:
+                rows = _records(con.execute(query, [key_value]))
+            except duckdb.Error:
+                raise RecordChangeError(
+                    f"{what}: no record has {key} = {key_value!r} (the key is of type {types[key]})"
+                ) from None
             return rows[0] if rows else None
 
         def cast_error(exc: Exception, what: str) -> RecordChangeError:
@@ -226,7 +231,7 @@ def edit_records(
                     + ", ".join(types)
                 )
             if change.kind == "delete":
-                before = find(change.key)
+                before = find(change.key, what)
                 if before is None:
                     raise RecordChangeError(f"{what}: no record has {key} = {change.key!r}")
                 con.execute(f"DELETE FROM t WHERE {qkey} = ?::{types[key]}", [change.key])  # noqa: S608
@@ -236,7 +241,7 @@ def edit_records(
                     raise RecordChangeError(
                         f"{what}: the key {key} cannot be edited; delete and add instead"
                     )
-                before = find(change.key)
+                before = find(change.key, what)
                 if before is None:
                     raise RecordChangeError(f"{what}: no record has {key} = {change.key!r}")
                 _check_rules(table, change.values, what=what)
@@ -262,7 +267,7 @@ def edit_records(
                 key_value = change.values[key]
                 if _empty(key_value):
                     raise RecordChangeError(f"{what}: the key {key} may not be empty")
-                if find(str(key_value)) is not None:
+                if find(str(key_value), what) is not None:
                     raise RecordChangeError(
                         f"{what}: a record with {key} = {key_value!r} exists; edit it instead"
                     )

@@ -41,7 +41,8 @@ SETUP = (
     "run_task_flow(**ports, work_dir=work, run_export=False);"
     "grant_run_roles(**ports);"
     "print('TOKEN', _token('tom'));"
-    "print('ADMIN', _token('demo-admin'))"
+    "print('ADMIN', _token('demo-admin'));"
+    "print('DANA', _token('dana'))"
 )
 
 
@@ -54,6 +55,7 @@ class Platform:
     grpc_port: int
     tom: str
     admin: str
+    dana: str
     sources: Path
     directory: Path
 
@@ -208,7 +210,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             tokens = dict(
                 line.split(" ", 1)
                 for line in done.stdout.splitlines()
-                if line.startswith(("TOKEN ", "ADMIN "))
+                if line.startswith(("TOKEN ", "ADMIN ", "DANA "))
             )
             yield Platform(
                 env=env,
@@ -216,6 +218,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                 grpc_port=grpc_port,
                 tom=tokens["TOKEN"],
                 admin=tokens["ADMIN"],
+                dana=tokens["DANA"],
                 sources=(work / "module").resolve(),
                 directory=directory,
             )
