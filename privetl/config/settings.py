@@ -244,7 +244,6 @@ RUN_ANONYMIZATION_SECRET: str | None = os.environ.get("PRIVETL_ANONYMIZATION_SEC
 """The key of the keyed hashes and noise of platform runs (the engine's PRIVETL_ANONYMIZATION_SECRET):
 without it a production run is not reproducible, and its report says so."""
 RUN_MEMORY_LIMIT = os.environ.get("PRIVETL_RUN_MEMORY_LIMIT") or None
-SPARK_MASTER = os.environ.get("PRIVETL_SPARK_MASTER", "local[2]")
 OUTBOX_RETENTION_DAYS = float(os.environ.get("PRIVETL_OUTBOX_RETENTION_DAYS", "7"))
 """Outbox entries not uploaded within this many days are deleted (state EXPIRED)."""
 Q_CLUSTER = {

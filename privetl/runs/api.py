@@ -18,13 +18,13 @@ from privetl.platform import rest_fields
 from privetl.platform.rest import ErrorSerializer, actor_from
 from privetl.runs import selectors, services
 from privetl.runs.models import RunState
+from privetl.tasks.api import TASK_ID
 from privetl.tasks.models import TaskState
 
 TAG = "ETL Task Manager"
 HISTORY_TAG = "Data Manager"
 RUN_STATES = [s.value for s in RunState]
 TASK_STATES = list(TaskState.values)
-TASK_ID = OpenApiParameter("task_id", str, OpenApiParameter.PATH, description="The task's id.")
 ERRORS = {
     400: OpenApiResponse(
         ErrorSerializer, description="INVALID_ARGUMENT: the bad value in `field`."

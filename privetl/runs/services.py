@@ -287,7 +287,7 @@ class Stopped:
 def run_stop(*, actor: Actor, task_id: str, clear_outbox: bool = False) -> Stopped:
     """Stop: end the task's queued, running, paused or awaiting run; STOPPED at once.
 
-    A worker executing it notices within a third of the lease (its heartbeat finds the run
+    A worker executing it notices within about 2 s (its heartbeat finds the run
     no longer its own), cancels the engine's query and lets go. ``clear_outbox`` deletes the
     task's outbox data that was not uploaded (entries DISCARDED, their files removed).
     """

@@ -127,6 +127,56 @@ def test_concurrent_edits_of_one_entry_are_both_kept(
     assert after["revision"] == entry["revision"] + len(keys)
 
 
+def test_the_grpc_doors_share_the_outbox_and_the_run_history(
+    platform: Platform, awaiting: dict[str, dict[str, Any]]
+) -> None:
+    import grpc
+    from google.protobuf import struct_pb2
+
+    from privetl._gen.etl.data.manager.V1 import data_manager_pb2 as pb
+    from privetl._gen.etl.data.manager.V1 import data_manager_pb2_grpc as pb_grpc
+
+    entry = awaiting["orders"]
+    as_dana = (("authorization", f"Bearer {platform.dana}"),)
+    as_tom = (("authorization", f"Bearer {platform.tom}"),)
+    with grpc.insecure_channel(f"127.0.0.1:{platform.grpc_port}") as channel:
+        data = pb_grpc.DataManagerStub(channel)
+        listed = data.GetAll(
+            pb.GetAllRequest(task_id=TASK, states=[pb.AWAITING_REVIEW]),
+            metadata=as_dana,
+            timeout=30,
+        )
+        assert entry["id"] in {e.id for e in listed.entries}
+        got = data.Get(
+            pb.GetRequest(entry_id=entry["id"], preview_rows=2), metadata=as_dana, timeout=30
+        )
+        assert len(got.records) == 2 and got.entry.rows == entry["rows"]
+        assert {s.column for s in got.statistics} == set(entry["columns"])
+        key = str(int(got.records[0]["id"]))
+        values = struct_pb2.Struct()
+        values.update({"amount": 42.5})
+        changed = data.Modifie(
+            pb.ModifieRequest(
+                entry_id=entry["id"],
+                changes=[pb.RecordChange(edit=pb.EditRecord(key=key, values=values))],
+                reason="over gRPC",
+            ),
+            metadata=as_dana,
+            timeout=60,
+        )
+        assert changed.entry.revision == got.entry.revision + 1
+        rest = {str(r["id"]): r["amount"] for r in _records(platform, entry["id"])}
+        assert rest[key] == 42.5  # the REST door reads what the gRPC door wrote
+        with pytest.raises(grpc.RpcError) as refused:
+            data.Get(pb.GetRequest(entry_id=entry["id"]), metadata=as_tom, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        runs = data.ListRuns(pb.ListRunsRequest(task_id=TASK), metadata=as_tom, timeout=30)
+        run = data.GetRun(pb.GetRunRequest(run_id=entry["run_id"]), metadata=as_tom, timeout=30).run
+        assert entry["run_id"] in {r.id for r in runs.runs}
+        assert run.state == pb.AWAITING_UPLOAD and list(run.stages_done)[-1] == "verify"
+        assert dict(run.stage_executions) == {s: 1 for s in run.stages_done}
+
+
 EXPIRE = (
     "import os, django, datetime as dt, time_machine;"
     "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'privetl.config.settings');"
