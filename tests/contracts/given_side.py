@@ -37,7 +37,10 @@ SCRIPT = "etl/script/manager/V1/script_manager.proto"
 def describe(module) -> dict:
     d = module.DESCRIPTOR
     messages = {
-        name: {f.name: [f.number, f.type, f.message_type.full_name if f.message_type else ""] for f in m.fields}
+        name: {
+            f.name: [f.number, f.type, f.message_type.full_name if f.message_type else ""]
+            for f in m.fields
+        }
         for name, m in d.message_types_by_name.items()
     }
     enums = {name: {v.name: v.number for v in e.values} for name, e in d.enum_types_by_name.items()}
@@ -51,15 +54,24 @@ def main() -> None:
     elif cmd == "encode":
         um, sm = load(USER), load(SCRIPT)
         user = um.User(id="alice", name="Alice", roles=[um.EDIT_TASK, um.PROCESS_ETL_TASK])
-        user.ext_datamodule_accesses.add(id="r1", ext_datamodule_id="customers", access_types=[um.READ])
+        user.ext_datamodule_accesses.add(
+            id="r1", ext_datamodule_id="customers", access_types=[um.READ]
+        )
         script = sm.Script(id="s1", task_id="t1", released=True)
         script.extractor.SetInParent()
-        print(json.dumps({
-            "User": user.SerializeToString().hex(),
-            "ApproveAccessRequestRequest": um.ApproveAccessRequestRequest(
-                access_request_id="r1", owner_user_id="olga", state=True).SerializeToString().hex(),
-            "Script": script.SerializeToString().hex(),
-        }))
+        print(
+            json.dumps(
+                {
+                    "User": user.SerializeToString().hex(),
+                    "ApproveAccessRequestRequest": um.ApproveAccessRequestRequest(
+                        access_request_id="r1", owner_user_id="olga", state=True
+                    )
+                    .SerializeToString()
+                    .hex(),
+                    "Script": script.SerializeToString().hex(),
+                }
+            )
+        )
     elif cmd == "decode":
         name, data = sys.argv[2], bytes.fromhex(sys.argv[3])
         module = load(SCRIPT if name == "Script" else USER)

@@ -19,19 +19,27 @@ from privetl._gen.etl.user.manager.V1 import user_manager_pb2 as ours_user
 GIVEN_SIDE = Path(__file__).parent / "given_side.py"
 # Defect fixes the spec README asks for: the renamed request message, and Empty -> message.
 RENAMED = {"ApproveAccessRequest": "ApproveAccessRequestRequest"}
-EMPTY_REPLACED = {("UpdateScriptRequest", "extractor"), ("UpdateScriptRequest", "uploader"),
-                  ("Script", "extractor"), ("Script", "uploader")}
+EMPTY_REPLACED = {
+    ("UpdateScriptRequest", "extractor"),
+    ("UpdateScriptRequest", "uploader"),
+    ("Script", "extractor"),
+    ("Script", "uploader"),
+}
 
 
 def given(*args: str) -> dict:
-    out = subprocess.run([sys.executable, str(GIVEN_SIDE), *args], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(GIVEN_SIDE), *args], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout)
 
 
 @pytest.mark.parametrize(
     ("rel", "ours"),
-    [("etl/user/manager/V1/user_manager.proto", ours_user),
-     ("etl/script/manager/V1/script_manager.proto", ours_script)],
+    [
+        ("etl/user/manager/V1/user_manager.proto", ours_user),
+        ("etl/script/manager/V1/script_manager.proto", ours_script),
+    ],
 )
 def test_every_given_field_and_enum_value_keeps_its_number_and_type(rel, ours) -> None:
     base = given("describe", rel)
@@ -46,7 +54,8 @@ def test_every_given_field_and_enum_value_keeps_its_number_and_type(rel, ours) -
             assert field.type == ftype, f"{message}.{name} changed type"
             if type_name:
                 assert field.message_type.full_name.split(".")[-1] == RENAMED.get(
-                    type_name.split(".")[-1], type_name.split(".")[-1])
+                    type_name.split(".")[-1], type_name.split(".")[-1]
+                )
     for enum, values in base["enums"].items():
         ours_enum = ours.DESCRIPTOR.enum_types_by_name[enum]
         for name, number in values.items():
@@ -62,16 +71,29 @@ def test_messages_written_by_a_given_client_parse_with_ours() -> None:
     assert (user.id, user.name) == ("alice", "Alice")
     assert list(user.roles) == [ours_user.EDIT_TASK, ours_user.PROCESS_ETL_TASK]
     assert user.ext_datamodule_accesses[0].ext_datamodule_id == "customers"
-    decision = ours_user.ApproveAccessRequestRequest.FromString(bytes.fromhex(encoded["ApproveAccessRequestRequest"]))
-    assert (decision.access_request_id, decision.owner_user_id, decision.state) == ("r1", "olga", True)
+    decision = ours_user.ApproveAccessRequestRequest.FromString(
+        bytes.fromhex(encoded["ApproveAccessRequestRequest"])
+    )
+    assert (decision.access_request_id, decision.owner_user_id, decision.state) == (
+        "r1",
+        "olga",
+        True,
+    )
     script = ours_script.Script.FromString(bytes.fromhex(encoded["Script"]))
     assert script.WhichOneof("script") == "extractor" and script.released
 
 
 def test_messages_written_by_us_parse_with_a_given_client() -> None:
-    user = ours_user.User(id="bob", name="Bob", roles=[ours_user.ADMIN, ours_user.MANAGE_DATA], blocked=True)
-    user.ext_datamodule_accesses.add(id="g1", ext_datamodule_id="m", access_types=[ours_user.OWNER],
-                                     state=ours_user.APPROVED, reason="audit")
+    user = ours_user.User(
+        id="bob", name="Bob", roles=[ours_user.ADMIN, ours_user.MANAGE_DATA], blocked=True
+    )
+    user.ext_datamodule_accesses.add(
+        id="g1",
+        ext_datamodule_id="m",
+        access_types=[ours_user.OWNER],
+        state=ours_user.APPROVED,
+        reason="audit",
+    )
     user.access_requests.add(id="p1", ext_datamodule_id="m2", state=ours_user.PENDING)
     parsed = given("decode", "User", user.SerializeToString().hex())
     # The given client sees the grant, never the pending request (field 5 is unknown to it).
@@ -81,7 +103,9 @@ def test_messages_written_by_us_parse_with_a_given_client() -> None:
     assert "access_requests" not in parsed
     # A role it does not know (ADMIN = 4) arrives as its number, MANAGE_DATA as its name.
     assert parsed["roles"] == [4, "MANAGE_DATA"]
-    script = ours_script.Script(id="s2", extractor=ours_script.ExtractorScript(table="customers", config_json="{}"))
+    script = ours_script.Script(
+        id="s2", extractor=ours_script.ExtractorScript(table="customers", config_json="{}")
+    )
     parsed_script = given("decode", "Script", script.SerializeToString().hex())
     assert parsed_script["id"] == "s2" and parsed_script["extractor"] == {}
     json_format.MessageToJson(script)  # our side renders too

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.users.serve_helpers import Served, serve
+from tests.users.serve_helpers import ONCE, Served, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, ONCE]
 
 RUN = (
     "import os, sys, pathlib, django;"

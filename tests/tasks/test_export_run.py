@@ -143,7 +143,8 @@ def test_the_exported_document_runs_the_same_pipeline(db, tmp_path: Path, source
     run.mkdir(parents=True)
     (run / "module.json").write_text(document, encoding="utf-8")
     env = {
-        need["variable"]: connection_secret_for_run(need["connection_id"]) for need in needs.values()
+        need["variable"]: connection_secret_for_run(need["connection_id"])
+        for need in needs.values()
     }
     assert env["PRIVETL_CONNECTION_LEGACY_DB"] == database
     result = _run(run / "module.json", env=env)

@@ -218,9 +218,7 @@ def test_an_s3_connection_is_the_base_of_the_path(editor, task) -> None:
 
 def test_update_checks_existence_ownership_and_kind(editor, task) -> None:
     create_sample_scripts(editor, task, release=False)
-    services.task_create(
-        actor=editor, id="other-task", name="Other", ext_datamodule_id="customers"
-    )
+    services.task_create(actor=editor, id="other-task", name="Other", ext_datamodule_id="customers")
     scripts.script_create(
         actor=editor,
         id="foreign",

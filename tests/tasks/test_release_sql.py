@@ -31,7 +31,9 @@ def test_a_transformation_over_a_missing_table_is_named_with_its_script(editor, 
     configure(editor, task, made)
     with pytest.raises(FailedPrecondition) as exc:
         services.task_release(actor=editor, task_id=task)
-    expected = "script 'tx': transformation 'tx': unknown table 'invoices' (known: customers, orders)"
+    expected = (
+        "script 'tx': transformation 'tx': unknown table 'invoices' (known: customers, orders)"
+    )
     assert exc.value.message.count(expected) == 1, exc.value.message
     assert "transformations[0].sql" not in exc.value.message
     assert Task.objects.get(pk=task).state == "DRAFT"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from privetl.engine.publish import read_table
-from tests.users.serve_helpers import Served, serve
+from tests.users.serve_helpers import ONCE, Served, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, ONCE]
 
 RUN = (
     "import os, sys, pathlib, django;"

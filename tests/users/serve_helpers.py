@@ -18,6 +18,12 @@ import pytest
 
 PRIVETL = [sys.executable, "-m", "privetl.cli"]
 
+ONCE = pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="serve() always runs on its own SQLite database, so the SQLite pass runs this already",
+)
+"""For tests on ``serve()``: it ignores DATABASE_URL, so the PostgreSQL pass would repeat them."""
+
 
 def free_port() -> int:
     """A loopback port nobody listens on right now."""

@@ -20,7 +20,7 @@ import grpc_tools
 import pytest
 from grpc_tools import protoc
 
-from tests.users.serve_helpers import Served, serve
+from tests.users.serve_helpers import ONCE, Served, serve
 
 # The repository's copy of the given contract, with only its compile defect fixed (the
 # message renamed to ApproveAccessRequestRequest; rpc name and field numbers unchanged).
@@ -28,7 +28,7 @@ GIVEN_CONTRACT = (
     Path(__file__).resolve().parents[1] / "contracts/given/etl/user/manager/V1/user_manager.proto"
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, ONCE]
 
 CLIENT = textwrap.dedent(
     """
