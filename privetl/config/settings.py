@@ -185,8 +185,11 @@ DATABASE_URL = os.environ.get("DATABASE_URL", _default_db)
 if DATABASE_URL.startswith("sqlite"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg 3 pool: gRPC worker threads and gunicorn workers share warm connections.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
+    os.environ.get("PRIVETL_DB_POOL", "1") != "0"
+):
+    # psycopg 3 pool (not in `privetl worker`, which forks: a pool's connections and
+    # threads do not survive a fork, so each worker process opens its own connections): gRPC worker threads and gunicorn workers share warm connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("PRIVETL_DB_POOL_MIN", "2")),
         "max_size": int(os.environ.get("PRIVETL_DB_POOL_MAX", "20")),

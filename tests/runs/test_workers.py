@@ -81,6 +81,7 @@ def test_stop_interrupts_a_long_stage_and_frees_the_worker(platform: Platform) -
             _stop(platform)
             assert platform.run(run_id)["stages_done"] == run["stages_done"]  # nothing more done
     finally:
+        _stop(platform)  # a failure above leaves no run behind for the next test
         enlarge_customers(platform.sources, copies=1)
 
 
@@ -113,6 +114,7 @@ def test_a_worker_killed_mid_stage_is_replaced_and_the_run_continues_after_its_l
         assert "run.recover" in actions
         _stop(platform)
     finally:
+        _stop(platform)  # a failure above leaves no run behind for the next test
         enlarge_customers(platform.sources, copies=1)
 
 

@@ -59,12 +59,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if (
+            not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+            or os.environ.get("PRIVETL_DB_POOL") != "0"
+        ):
             # The cluster forks its worker processes; their metrics reach the one endpoint
             # only through prometheus_client's multiprocess directory, which must be set
             # before prometheus_client loads: so start again with a fresh one.
-            directory = tempfile.mkdtemp(prefix="privetl-worker-metrics-")
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+            # The same for the database: no connection pool in a process that forks.
+            os.environ["PRIVETL_DB_POOL"] = "0"
+            if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                directory = tempfile.mkdtemp(prefix="privetl-worker-metrics-")
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
             os.execv(sys.executable, [sys.executable, "-m", "privetl.cli", "worker", *sys.argv[2:]])  # noqa: S606 - the same command again
         from django_q.conf import Conf
 
