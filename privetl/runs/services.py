@@ -206,23 +206,24 @@ def run_start(*, actor: Actor, task_id: str) -> RunView:
     return run_view(run)
 
 
-def _controlled_run(actor: Actor, task_id: str, what: str) -> Run:
+def _controlled_run(actor: Actor, task_id: str, what: str) -> tuple[TaskForRun, Run]:
+    """The locked task and its active run, for a control of that run."""
     require_run_controller(actor)
-    task_lock_for_run(task_id=task_id)
+    task = task_lock_for_run(task_id=task_id)
     run = _active_run(task_id)
     if run is None:
         raise FailedPrecondition(
             f"task {task_id!r} has no queued, running, paused or awaiting run to {what}",
             field="task_id",
         )
-    return run
+    return task, run
 
 
 @transaction.atomic
 def run_pause(*, actor: Actor, task_id: str) -> RunView:
     """Pause: a queued run is paused at once; a running one after its current stage finishes
     (the worker sees the request at the stage boundary, so no stage is cut in the middle)."""
-    run = _controlled_run(actor, task_id, "pause")
+    _, run = _controlled_run(actor, task_id, "pause")
     before = _snapshot(run)
     if run.state == RunState.QUEUED and not run.upload:
         run.state = RunState.PAUSED
@@ -251,8 +252,7 @@ def run_pause(*, actor: Actor, task_id: str) -> RunView:
 def run_resume(*, actor: Actor, task_id: str) -> RunView:
     """Resume: a paused run continues from its last finished stage, on any worker; a result
     awaiting upload is uploaded; a pause not yet taken effect is withdrawn."""
-    run = _controlled_run(actor, task_id, "resume")
-    task = task_lock_for_run(task_id=task_id)
+    task, run = _controlled_run(actor, task_id, "resume")
     before = _snapshot(run)
     if run.state == RunState.PAUSED:
         _require_run_rights(actor=actor, task=task)
