@@ -97,7 +97,7 @@ def run_view(run: Run) -> RunView:
 def require_history_reader(actor: Actor) -> None:
     """PROCESS_ETL_TASK, MANAGE_DATA or ADMIN read the run history."""
     if not (actor.roles & HISTORY_ROLES):
-        raise PermissionDenied("reading runs needs the role PROCESS_ETL_TASK or MANAGE_DATA")
+        raise PermissionDenied("reading runs needs the role PROCESS_ETL_TASK, MANAGE_DATA or ADMIN")
 
 
 def run_get_for_actor(*, actor: Actor, run_id: str) -> RunView:
