@@ -161,6 +161,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The web UI's session and CSRF cookies travel over HTTPS only outside the embedded default.
+SESSION_COOKIE_SECURE = not EMBEDDED
+CSRF_COOKIE_SECURE = not EMBEDDED
+SESSION_COOKIE_HTTPONLY = True
+LOGIN_URL = "/ui/login/"
+
 ROOT_URLCONF = "privetl.config.urls"
 WSGI_APPLICATION = "privetl.config.wsgi.application"
 

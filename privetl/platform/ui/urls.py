@@ -1,0 +1,13 @@
+"""URLs of the platform's UI door, mounted under ``/ui/``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from privetl.platform.ui import views
+
+urlpatterns = [
+    path("", views.dashboard, name="ui-dashboard"),
+    path("login/", views.login, name="ui-login"),
+    path("logout/", views.logout, name="ui-logout"),
+]

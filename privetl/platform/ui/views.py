@@ -1,0 +1,76 @@
+"""Thin UI views: parse, authorize (``principal_for``, the rule every door uses), call, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from privetl.common.context import Actor
+from privetl.common.errors import PermissionDenied, Unauthenticated
+from privetl.runs import selectors as run_selectors
+from privetl.users.selectors import principal_for
+
+SESSION_USER = "privetl_user_id"
+
+
+def session_actor(request: HttpRequest) -> Actor | None:
+    """The actor of a UI session, re-read on every request so a block bites at once."""
+    user_id = request.session.get(SESSION_USER)
+    if not user_id:
+        return None
+    try:
+        principal = principal_for(user_id=str(user_id))
+    except (Unauthenticated, PermissionDenied):
+        request.session.flush()
+        return None
+    return Actor(
+        user_id=principal.subject.user_id,
+        roles=frozenset(principal.subject.roles),
+        address=request.META.get("REMOTE_ADDR"),
+        door="ui",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    """Local login (embedded default only: no passwords exist there, as with ``privetl token``)."""
+    error = ""
+    if request.method == "POST":
+        if not settings.EMBEDDED:
+            return HttpResponseForbidden("local login is only offered on the embedded default")
+        user_id = request.POST.get("user_id", "").strip()
+        try:
+            principal_for(user_id=user_id)
+        except (Unauthenticated, PermissionDenied) as exc:
+            error = exc.message
+        else:
+            request.session.cycle_key()
+            request.session[SESSION_USER] = user_id
+            return redirect("ui-dashboard")
+    providers = [str(p.get("issuer", "")) for p in settings.OIDC_ISSUERS]
+    return render(
+        request,
+        "platform/login.html",
+        {"error": error, "providers": providers, "local": settings.EMBEDDED},
+        status=401 if error else 200,
+    )
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    """End the session (POST with CSRF, so no link can log anybody out)."""
+    request.session.flush()
+    return redirect("ui-login")
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Runs newest first for those who may read them; an empty state says what to do first."""
+    actor = session_actor(request)
+    if actor is None:
+        return redirect("ui-login")
+    runs = None
+    if actor.roles & run_selectors.HISTORY_ROLES:
+        runs = run_selectors.run_list_for_actor(actor=actor, page_size=10).items
+    return render(request, "platform/dashboard.html", {"actor": actor, "runs": runs})

@@ -1,0 +1,1 @@
+"""The web UI door of the run history: the runs list, paged with the platform's keyset cursor."""
