@@ -10,8 +10,6 @@ record, no job on the queue.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django_q.models import OrmQ
 
@@ -22,7 +20,14 @@ from privetl.runs import selectors, services
 from privetl.runs.models import Run
 from privetl.tasks import services as task_services
 from privetl.users import services as users
-from tests.scripts.helpers import ADMIN, connection, create_sample_scripts, grant, revoke
+from tests.scripts.helpers import (
+    ADMIN,
+    add_legacy_extractor,
+    connection,
+    create_sample_scripts,
+    grant,
+    revoke,
+)
 from tests.tasks.conftest import editor  # noqa: F401  (the fixture)
 from tests.tasks.test_compile import configure
 from tests.users.conftest import actor_for
@@ -43,28 +48,13 @@ DESTINATION = ("none", "READ", "WRITE", "OWNER")
 @pytest.fixture
 def released(editor) -> str:  # noqa: F811
     """The sample task plus one extractor reading the SQL connection "legacy", released."""
-    from privetl.scripts import services as scripts
-
     task = task_services.task_create(
         actor=editor, id="t1", name="Customers", ext_datamodule_id="customers", seed=42
     ).id
     connection("legacy", "SQL")
     grant("eddie", "legacy", "READ")
     made = create_sample_scripts(editor, task)
-    scripts.script_create(
-        actor=editor,
-        id="legacy_x",
-        task_id=task,
-        kind="extractor",
-        body={
-            "table": "customers",
-            "kind": "Sql",
-            "connection_id": "legacy",
-            "config_json": json.dumps({"query": "SELECT * FROM legacy_customers"}),
-        },
-    )
-    scripts.script_release(actor=editor, script_id="legacy_x")
-    made["extraction_script_ids"].append("legacy_x")
+    add_legacy_extractor(editor, task, made)
     configure(editor, task, made)
     task_services.task_release(actor=editor, task_id=task)
     return task

@@ -264,3 +264,22 @@ def create_sample_scripts(
             for script_id in ids:
                 services.script_release(actor=actor, script_id=script_id)
     return made
+
+
+def add_legacy_extractor(actor: Actor, task_id: str, made: dict[str, list[str]]) -> None:
+    """A released extractor "legacy_x" of the task reading customers from the SQL connection
+    "legacy" (which must exist), added to ``made``'s extractors: a task with a source grant."""
+    services.script_create(
+        actor=actor,
+        id="legacy_x",
+        task_id=task_id,
+        kind="extractor",
+        body={
+            "table": "customers",
+            "kind": "Sql",
+            "connection_id": "legacy",
+            "config_json": json.dumps({"query": "SELECT * FROM legacy_customers"}),
+        },
+    )
+    services.script_release(actor=actor, script_id="legacy_x")
+    made["extraction_script_ids"].append("legacy_x")

@@ -14,6 +14,7 @@ from privetl.tasks.models import Task
 from tests.scripts.helpers import (
     SAMPLE_EXTRACTORS,
     actor_for,
+    add_legacy_extractor,
     connection,
     create_sample_scripts,
     fields,
@@ -342,20 +343,7 @@ def test_a_grant_revoked_after_the_update_stops_the_release(editor, task) -> Non
     connection("legacy", "SQL")
     request_id = grant("eddie", "legacy", "READ")
     made = create_sample_scripts(editor, task)
-    scripts.script_create(
-        actor=editor,
-        id="legacy_x",
-        task_id=task,
-        kind="extractor",
-        body={
-            "table": "customers",
-            "kind": "Sql",
-            "connection_id": "legacy",
-            "config_json": json.dumps({"query": "SELECT * FROM legacy_customers"}),
-        },
-    )
-    scripts.script_release(actor=editor, script_id="legacy_x")
-    made["extraction_script_ids"].append("legacy_x")
+    add_legacy_extractor(editor, task, made)
     configure(editor, task, made)
     revoke("eddie", request_id)
     with pytest.raises(PermissionDenied, match="READ on connection 'legacy'"):
