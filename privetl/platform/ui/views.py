@@ -71,6 +71,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if actor is None:
         return redirect("ui-login")
     runs = None
-    if actor.roles & run_selectors.HISTORY_ROLES:
+    reads_runs = bool(actor.roles & run_selectors.HISTORY_ROLES)
+    if reads_runs:
         runs = run_selectors.run_list_for_actor(actor=actor, page_size=10).items
-    return render(request, "platform/dashboard.html", {"actor": actor, "runs": runs})
+    return render(
+        request,
+        "platform/dashboard.html",
+        {"actor": actor, "runs": runs, "reads_runs": reads_runs},
+    )

@@ -23,4 +23,4 @@ def run_list(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden(exc.message)
     except PrivetlError as exc:
         return HttpResponse(exc.message, status=400)
-    return render(request, "runs/run_list.html", {"actor": actor, "page": page})
+    return render(request, "runs/run_list.html", {"actor": actor, "page": page, "reads_runs": True})

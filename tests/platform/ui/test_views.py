@@ -39,7 +39,15 @@ def test_local_login_then_dashboard_empty_state_then_logout(client: Client) -> N
 def test_without_run_rights_the_dashboard_says_which_role(client: Client) -> None:
     _user("bob")
     client.post("/ui/login/", {"user_id": "bob"})
-    assert "ask an admin" in client.get("/ui/").content.decode()
+    page = client.get("/ui/").content.decode()
+    assert "ask an admin" in page
+    assert 'href="/ui/runs/"' not in page  # no link to a page that would refuse him
+
+
+def test_with_run_rights_the_navigation_links_the_runs(client: Client) -> None:
+    _user("alice", roles=("MANAGE_DATA",))
+    client.post("/ui/login/", {"user_id": "alice"})
+    assert 'href="/ui/runs/"' in client.get("/ui/").content.decode()
 
 
 def test_a_blocked_user_is_refused(client: Client) -> None:
