@@ -11,8 +11,11 @@ from privetl.common.context import Actor
 from privetl.common.errors import PermissionDenied, Unauthenticated
 from privetl.runs import selectors as run_selectors
 from privetl.users.selectors import principal_for
+from privetl.users.services import login_record
 
 SESSION_USER = "privetl_user_id"
+LOCAL_ISSUER = "local"
+"""The login history's issuer for the embedded default's local login (no token involved)."""
 
 
 def session_actor(request: HttpRequest) -> Actor | None:
@@ -41,11 +44,24 @@ def login(request: HttpRequest) -> HttpResponse:
         if not settings.EMBEDDED:
             return HttpResponseForbidden("local login is only offered on the embedded default")
         user_id = request.POST.get("user_id", "").strip()
+        address = request.META.get("REMOTE_ADDR")
         try:
             principal_for(user_id=user_id)
         except (Unauthenticated, PermissionDenied) as exc:
             error = exc.message
+            if exc.reason == "blocked user":  # a known user: it goes in their history
+                login_record(
+                    user_id=user_id,
+                    issuer=LOCAL_ISSUER,
+                    address=address,
+                    door="ui",
+                    success=False,
+                    reason="blocked user",
+                )
         else:
+            login_record(
+                user_id=user_id, issuer=LOCAL_ISSUER, address=address, door="ui", success=True
+            )
             request.session.cycle_key()
             request.session[SESSION_USER] = user_id
             return redirect("ui-dashboard")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from privetl.users.models import User, UserRole
+from privetl.users.models import LoginEvent, User, UserRole
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,15 @@ def test_a_blocked_user_is_refused(client: Client) -> None:
     response = client.post("/ui/login/", {"user_id": "mallory"})
     assert response.status_code == 401
     assert "blocked" in response.content.decode()
+    refused = LoginEvent.objects.get(user_id="mallory")
+    assert (refused.door, refused.success, refused.reason) == ("ui", False, "blocked user")
+
+
+def test_a_login_is_in_the_users_login_history(client: Client) -> None:
+    _user("alice")
+    client.post("/ui/login/", {"user_id": "alice"})
+    event = LoginEvent.objects.get(user_id="alice")
+    assert (event.door, event.issuer, event.success) == ("ui", "local", True)
 
 
 def test_a_user_blocked_after_login_loses_the_session(client: Client) -> None:
