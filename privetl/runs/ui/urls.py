@@ -6,4 +6,7 @@ from django.urls import path
 
 from privetl.runs.ui import views
 
-urlpatterns = [path("", views.run_list, name="ui-runs")]
+urlpatterns = [
+    path("", views.run_list, name="ui-runs"),
+    path("<str:run_id>/", views.run_detail, name="ui-run"),
+]
