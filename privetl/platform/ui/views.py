@@ -36,6 +36,17 @@ def session_actor(request: HttpRequest) -> Actor | None:
     )
 
 
+def page_context(actor: Actor, **values: object) -> dict[str, object]:
+    """A page's template context with the navigation the actor may use: no link to a page that
+    would refuse them (the same role sets the selectors check)."""
+    return {
+        "actor": actor,
+        "reads_runs": bool(actor.roles & run_selectors.HISTORY_ROLES),
+        "manages_data": "MANAGE_DATA" in actor.roles,
+        **values,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     """Local login (embedded default only: no passwords exist there, as with ``privetl token``)."""
@@ -86,12 +97,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     actor = session_actor(request)
     if actor is None:
         return redirect("ui-login")
+    context = page_context(actor)
     runs = None
-    reads_runs = bool(actor.roles & run_selectors.HISTORY_ROLES)
-    if reads_runs:
+    if context["reads_runs"]:
         runs = run_selectors.run_list_for_actor(actor=actor, page_size=10).items
-    return render(
-        request,
-        "platform/dashboard.html",
-        {"actor": actor, "runs": runs, "reads_runs": reads_runs},
-    )
+    return render(request, "platform/dashboard.html", {**context, "runs": runs})

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidde
 from django.shortcuts import redirect, render
 
 from privetl.common.errors import NotFound, PermissionDenied, PrivetlError
-from privetl.platform.ui.views import session_actor
+from privetl.platform.ui.views import page_context, session_actor
 from privetl.runs import selectors
 from privetl.runs.ui.charts import bar_chart
 
@@ -24,7 +24,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden(exc.message)
     except PrivetlError as exc:
         return HttpResponse(exc.message, status=400)
-    return render(request, "runs/run_list.html", {"actor": actor, "page": page, "reads_runs": True})
+    return render(request, "runs/run_list.html", page_context(actor, page=page))
 
 
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
@@ -47,12 +47,11 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         for r in report.get("rules", [])
         if r.get("rows_affected")
     ]
-    context = {
-        "actor": actor,
-        "reads_runs": True,
-        "run": run,
-        "tables": report.get("tables", []),
-        "timeline": bar_chart(run.timings.items(), unit="s"),
-        "rules": bar_chart(rules),
-    }
+    context = page_context(
+        actor,
+        run=run,
+        tables=report.get("tables", []),
+        timeline=bar_chart(run.timings.items(), unit="s"),
+        rules=bar_chart(rules),
+    )
     return render(request, "runs/run_detail.html", context)

@@ -1,0 +1,1 @@
+"""The Data Manager\x27s UI door: the outbox in the browser."""
