@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", **PUBLIC), name="redoc"),
     path("ui/runs/", include("privetl.runs.ui.urls")),
     path("ui/outbox/", include("privetl.data.ui.urls")),
+    path("ui/connections/", include("privetl.datamodules.ui.urls")),
     path("ui/", include("privetl.platform.ui.urls")),
     path("", RedirectView.as_view(url="/ui/", permanent=False)),
     path("admin/", admin.site.urls),

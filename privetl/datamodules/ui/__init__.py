@@ -1,0 +1,1 @@
+"""The ExtDatamodule Manager's UI door: connections and requesting access to them."""
