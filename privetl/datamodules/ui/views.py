@@ -11,37 +11,34 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from privetl.common.context import Actor
 from privetl.common.errors import HTTP_STATUS, PrivetlError
 from privetl.datamodules import selectors
-from privetl.platform.ui.views import page_context, session_actor
+from privetl.platform.ui.views import page_context, ui_page
 from privetl.users import services as users
+from privetl.users.models import AccessType
 
-ACCESS_TYPES = ("READ", "WRITE", "OWNER")
 
-
-def _listing(request: HttpRequest, *, status: int = 200, **values: object) -> HttpResponse:
-    actor = session_actor(request)
-    if actor is None:
-        return redirect("ui-login")
-    try:
-        page = selectors.connection_list_for_actor(
-            actor=actor,
-            type=request.GET.get("type", ""),
-            page_token=request.GET.get("page_token", ""),
-        )
-    except PrivetlError as exc:
-        return HttpResponse(exc.message, status=400)
+def _listing(
+    request: HttpRequest, actor: Actor, *, status: int = 200, **values: object
+) -> HttpResponse:
+    page = selectors.connection_list_for_actor(
+        actor=actor,
+        type=request.GET.get("type", ""),
+        page_token=request.GET.get("page_token", ""),
+    )
     return render(
         request,
         "datamodules/connection_list.html",
-        page_context(actor, page=page, access_types=ACCESS_TYPES, **values),
+        page_context(actor, page=page, access_types=AccessType.values, **values),
         status=status,
     )
 
 
-def connection_list(request: HttpRequest) -> HttpResponse:
+@ui_page
+def connection_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     """GetAllConnection in the browser: every connection with my access to it."""
-    return _listing(request)
+    return _listing(request, actor)
 
 
 def _expiry(text: str) -> dt.datetime | None:
@@ -53,12 +50,10 @@ def _expiry(text: str) -> dt.datetime | None:
 
 
 @require_POST
-def access_request(request: HttpRequest, connection_id: str) -> HttpResponse:
+@ui_page
+def access_request(request: HttpRequest, actor: Actor, connection_id: str) -> HttpResponse:
     """AddAccess from the list: reason, access types, optional expiry; problems shown beside
     the form of that connection, nothing filed."""
-    actor = session_actor(request)
-    if actor is None:
-        return redirect("ui-login")
     reason = request.POST.get("reason", "")
     types = request.POST.getlist("access_types")
     expires = request.POST.get("expires_at", "")
@@ -67,7 +62,11 @@ def access_request(request: HttpRequest, connection_id: str) -> HttpResponse:
         expires_at = _expiry(expires)
     except ValueError:
         return _listing(
-            request, status=400, form=form, error="expiry: give a date as YYYY-MM-DD, or none"
+            request,
+            actor,
+            status=400,
+            form=form,
+            error="expiry: give a date as YYYY-MM-DD, or none",
         )
     try:
         filed = users.access_request_file(
@@ -80,7 +79,7 @@ def access_request(request: HttpRequest, connection_id: str) -> HttpResponse:
         )
     except PrivetlError as exc:
         return _listing(
-            request, status=HTTP_STATUS.get(exc.code, 400), form=form, error=exc.message
+            request, actor, status=HTTP_STATUS.get(exc.code, 400), form=form, error=exc.message
         )
     messages.success(
         request,
@@ -88,4 +87,3 @@ def access_request(request: HttpRequest, connection_id: str) -> HttpResponse:
         "its owners are notified and decide.",
     )
     return redirect("ui-connections")
-

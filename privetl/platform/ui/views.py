@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from privetl.common.context import Actor
-from privetl.common.errors import PermissionDenied, Unauthenticated
+from privetl.common.errors import HTTP_STATUS, PermissionDenied, PrivetlError, Unauthenticated
+from privetl.data.selectors import DATA_ROLE
 from privetl.runs import selectors as run_selectors
 from privetl.users.selectors import principal_for
 from privetl.users.services import login_record
@@ -36,13 +41,41 @@ def session_actor(request: HttpRequest) -> Actor | None:
     )
 
 
+P = ParamSpec("P")
+
+
+def ui_page(
+    view: Callable[Concatenate[HttpRequest, Actor, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """A page for a signed-in user: the view gets the session's actor (else the login page),
+    and a refusal it does not handle itself is answered with the status of the one HTTP
+    mapping (``HTTP_STATUS``) and its message as plain text — never as HTML, since messages
+    may quote what the caller sent."""
+
+    @functools.wraps(view)
+    def page(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        actor = session_actor(request)
+        if actor is None:
+            return redirect("ui-login")
+        try:
+            return view(request, actor, *args, **kwargs)
+        except PrivetlError as exc:
+            return HttpResponse(
+                exc.message,
+                status=HTTP_STATUS.get(exc.code, 500),
+                content_type="text/plain; charset=utf-8",
+            )
+
+    return page
+
+
 def page_context(actor: Actor, **values: object) -> dict[str, object]:
     """A page's template context with the navigation the actor may use: no link to a page that
     would refuse them (the same role sets the selectors check)."""
     return {
         "actor": actor,
         "reads_runs": bool(actor.roles & run_selectors.HISTORY_ROLES),
-        "manages_data": "MANAGE_DATA" in actor.roles,
+        "manages_data": DATA_ROLE in actor.roles,
         **values,
     }
 
@@ -92,11 +125,9 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect("ui-login")
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
+@ui_page
+def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Runs newest first for those who may read them; an empty state says what to do first."""
-    actor = session_actor(request)
-    if actor is None:
-        return redirect("ui-login")
     context = page_context(actor)
     runs = None
     if context["reads_runs"]:

@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
-from privetl.common.errors import NotFound, PermissionDenied, PrivetlError
-from privetl.platform.ui.views import page_context, session_actor
+from privetl.common.context import Actor
+from privetl.platform.ui.views import page_context, ui_page
 from privetl.runs import selectors
 from privetl.runs.ui.charts import bar_chart
 
 
-def run_list(request: HttpRequest) -> HttpResponse:
+@ui_page
+def run_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     """ListRuns in the browser; the page token is the one signed cursor every list uses."""
-    actor = session_actor(request)
-    if actor is None:
-        return redirect("ui-login")
-    try:
-        page = selectors.run_list_for_actor(
-            actor=actor, page_token=request.GET.get("page_token", "")
-        )
-    except PermissionDenied as exc:
-        return HttpResponseForbidden(exc.message)
-    except PrivetlError as exc:
-        return HttpResponse(exc.message, status=400)
+    page = selectors.run_list_for_actor(actor=actor, page_token=request.GET.get("page_token", ""))
     return render(request, "runs/run_list.html", page_context(actor, page=page))
 
 
-def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+@ui_page
+def run_detail(request: HttpRequest, actor: Actor, run_id: str) -> HttpResponse:
     """GetRun in the browser: state, rows, the stage timeline and rows affected per rule."""
-    actor = session_actor(request)
-    if actor is None:
-        return redirect("ui-login")
-    try:
-        run = selectors.run_get_for_actor(actor=actor, run_id=run_id)
-    except PermissionDenied as exc:
-        return HttpResponseForbidden(exc.message)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    run = selectors.run_get_for_actor(actor=actor, run_id=run_id)
     report = selectors.report_of(run)
     rules = [
         (
