@@ -147,6 +147,8 @@ INSTALLED_APPS = [
     "privetl.data",
     "privetl.runs",
     "django_q",
+    "django_htmx",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -159,7 +161,26 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Content-Security-Policy (django-csp) on every response: scripts and styles only from the
+# platform's own /static/ (htmx from django-htmx, the stylesheet from privetl/platform/static),
+# no inline script or style anywhere, no framing, forms post back to the platform only. The
+# API docs pages (Swagger UI, ReDoc) need an inline bootstrap script and are exempted in urls.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # The web UI's session and CSRF cookies travel over HTTPS only outside the embedded default.
 SESSION_COOKIE_SECURE = not EMBEDDED

@@ -8,6 +8,7 @@ The Swagger UI and ReDoc are served from ``drf_spectacular_sidecar`` (no CDN) th
 
 from __future__ import annotations
 
+from csp.decorators import csp_exempt
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
@@ -29,13 +30,26 @@ urlpatterns = [
     path("api/v1/", include("privetl.runs.urls")),
     path("api/v1/", include("privetl.data.urls")),
     path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    # Swagger UI and ReDoc start from an inline script: exempt from the UI's CSP.
     path(
-        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="swagger-ui"
+        "api/docs/",
+        csp_exempt()(SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC)),
+        name="swagger-ui",
     ),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", **PUBLIC), name="redoc"),
+    path(
+        "api/redoc/",
+        csp_exempt()(SpectacularRedocView.as_view(url_name="schema", **PUBLIC)),
+        name="redoc",
+    ),
     path("ui/runs/", include("privetl.runs.ui.urls")),
     path("ui/outbox/", include("privetl.data.ui.urls")),
     path("ui/connections/", include("privetl.datamodules.ui.urls")),
+    path("ui/access-requests/", include("privetl.datamodules.ui.access_urls")),
+    path("ui/run-controls/", include("privetl.runs.ui.control_urls")),
+    path("ui/scripts/", include("privetl.scripts.ui.urls")),
+    path("ui/tasks/", include("privetl.tasks.ui.urls")),
+    path("ui/audit/", include("privetl.audit.ui.urls")),
+    path("ui/users/", include("privetl.users.ui.urls")),
     path("ui/", include("privetl.platform.ui.urls")),
     path("", RedirectView.as_view(url="/ui/", permanent=False)),
     path("admin/", admin.site.urls),

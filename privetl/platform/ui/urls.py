@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.dashboard, name="ui-dashboard"),
     path("login/", views.login, name="ui-login"),
     path("logout/", views.logout, name="ui-logout"),
+    path("impersonate/end/", views.impersonate_end, name="ui-impersonate-end"),
 ]

@@ -15,6 +15,7 @@ from privetl.common.context import Actor
 from privetl.common.errors import HTTP_STATUS, PermissionDenied, PrivetlError, Unauthenticated
 from privetl.data.selectors import DATA_ROLE
 from privetl.runs import selectors as run_selectors
+from privetl.tasks import selectors as task_selectors
 from privetl.users.selectors import principal_for
 from privetl.users.services import login_record
 
@@ -75,7 +76,11 @@ def page_context(actor: Actor, **values: object) -> dict[str, object]:
     return {
         "actor": actor,
         "reads_runs": bool(actor.roles & run_selectors.HISTORY_ROLES),
+        "reads_tasks": bool(actor.roles & task_selectors.READER_ROLES),
+        "edits_tasks": task_selectors.EDITOR_ROLE in actor.roles,
+        "controls_runs": run_selectors.RUN_ROLE in actor.roles,
         "manages_data": DATA_ROLE in actor.roles,
+        "is_admin": actor.is_admin,
         **values,
     }
 
@@ -133,3 +138,9 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     if context["reads_runs"]:
         runs = run_selectors.run_list_for_actor(actor=actor, page_size=10).items
     return render(request, "platform/dashboard.html", {**context, "runs": runs})
+
+
+@require_POST
+def impersonate_end(request: HttpRequest) -> HttpResponse:
+    """Placeholder until built."""
+    return redirect("ui-dashboard")

@@ -1,0 +1,1 @@
+"""The Script Manager's UI door: pages that call the same selectors and services as its API."""
