@@ -8,7 +8,7 @@ from django.shortcuts import render
 from privetl.common.context import Actor
 from privetl.platform.ui.views import page_context, ui_page
 from privetl.runs import selectors
-from privetl.runs.ui.charts import bar_chart
+from privetl.common.charts import bar_chart
 
 
 @ui_page
