@@ -144,3 +144,9 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
 def impersonate_end(request: HttpRequest) -> HttpResponse:
     """Placeholder until built."""
     return redirect("ui-dashboard")
+
+
+@require_POST
+def impersonate_start(request: HttpRequest) -> HttpResponse:
+    """Placeholder until built: an admin acts as ``user_id`` (POST field)."""
+    return redirect("ui-dashboard")
