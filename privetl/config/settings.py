@@ -186,6 +186,8 @@ CONTENT_SECURITY_POLICY = {
 SESSION_COOKIE_SECURE = not EMBEDDED
 CSRF_COOKIE_SECURE = not EMBEDDED
 SESSION_COOKIE_HTTPONLY = True
+# A UI session ends after this many seconds (a working day by default); signing in again starts a new one.
+SESSION_COOKIE_AGE = int(os.environ.get("PRIVETL_SESSION_SECONDS", str(8 * 3600)))
 LOGIN_URL = "/ui/login/"
 
 ROOT_URLCONF = "privetl.config.urls"

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Count
+
 from privetl.common.context import Actor
 from privetl.common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from privetl.common.paging import Page, keyset_page, scope_of
@@ -175,6 +177,16 @@ def task_list_for_actor(
         page_token=page_token,
     )
     return Page(items=[task_view(t) for t in page.items], next_page_token=page.next_page_token)
+
+
+def task_state_counts_for_actor(*, actor: Actor) -> dict[str, int]:
+    """How many tasks are in each state (every state present, zeros included): the dashboard's
+    summary, one aggregate query however many tasks there are."""
+    require_reader(actor)
+    counts = dict(
+        Task.objects.order_by().values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    return {state: int(counts.get(state, 0)) for state in TaskState.values}
 
 
 def task_module_for_actor(*, actor: Actor, task_id: str) -> TaskModule:

@@ -804,6 +804,58 @@ def token_issue_record(
     return grant
 
 
+@transaction.atomic
+def impersonation_begin(*, actor: Actor, user_id: str) -> Actor:
+    """An admin starts acting as ``user_id`` in the web UI: the actor of the session from now.
+
+    The rule is authentication's own (``selectors.principal_for``): only an ADMIN who is not
+    already acting as somebody, and only as an existing, unblocked user. The record names the
+    admin (actor) and the user; every record made while acting names both (``Actor``).
+    """
+    validate_id(user_id, field="user_id")
+    if actor.impersonator_id:
+        raise FailedPrecondition(
+            f"you are acting as {actor.user_id!r}; stop acting as them before acting as another user"
+        )
+    principal = principal_for(user_id=user_id, impersonator_id=actor.user_id)
+    if principal.impersonator is None:
+        raise InvalidArgument("acting as yourself is no impersonation", field="user_id")
+    acting = Actor(
+        user_id=principal.subject.user_id,
+        roles=frozenset(principal.subject.roles),
+        impersonator_id=principal.impersonator.user_id,
+        address=actor.address,
+        request_id=actor.request_id,
+        door=actor.door,
+    )
+    audit_record(
+        actor=acting,
+        service=SERVICE,
+        action="user.impersonation_begin",
+        target_type="user",
+        target_id=acting.user_id,
+        after={"user_id": acting.user_id, "impersonator_id": acting.impersonator_id},
+        detail="impersonation",
+    )
+    return acting
+
+
+@transaction.atomic
+def impersonation_end(*, actor: Actor) -> None:
+    """The admin stops acting as the session's user (audited under both names)."""
+    if not actor.impersonator_id:
+        raise FailedPrecondition("you are not acting as another user")
+    audit_record(
+        actor=actor,
+        service=SERVICE,
+        action="user.impersonation_end",
+        target_type="user",
+        target_id=actor.user_id,
+        before={"user_id": actor.user_id, "impersonator_id": actor.impersonator_id},
+        detail="impersonation",
+    )
+
+
 # --- refused authentications that identified nobody --------------------------------------
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from privetl.common.charts import bar_chart
 from privetl.common.context import Actor
 from privetl.platform.ui.views import page_context, ui_page
 from privetl.runs import selectors
-from privetl.common.charts import bar_chart
 
 
 @ui_page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -30,7 +32,7 @@ def test_local_login_then_dashboard_empty_state_then_logout(client: Client) -> N
     response = client.post("/ui/login/", {"user_id": "alice"})
     assert response["Location"] == "/ui/"
     page = client.get("/ui/").content.decode()
-    assert "No runs yet" in page
+    assert "No task yet" in page and "No run in progress" in page
     assert "alice" in page
     client.post("/ui/logout/")
     assert client.get("/ui/")["Location"] == "/ui/login/"
@@ -85,3 +87,19 @@ def test_dashboard_query_count(client: Client, django_assert_max_num_queries) ->
     client.post("/ui/login/", {"user_id": "erin"})
     with django_assert_max_num_queries(6):
         client.get("/ui/")
+
+
+def test_an_expired_session_asks_for_a_login_again(client: Client) -> None:
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    _user("erin")
+    client.post("/ui/login/", {"user_id": "erin"})
+    assert client.get("/ui/").status_code == 200
+    Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    assert client.get("/ui/")["Location"] == "/ui/login/"
+
+
+def test_htmx_and_the_stylesheet_come_from_the_platform_itself(client: Client) -> None:
+    assert client.get("/static/django_htmx/htmx-2.min.js").status_code == 200
+    assert client.get("/static/platform/privetl.css").status_code == 200
