@@ -147,7 +147,11 @@ def _database_url(directory: Path) -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """The served platform of a test module; a module's ``PLATFORM_ENV`` (a dict) adds settings
+    to every process of it (e.g. the run engine)."""
     directory = tmp_path_factory.mktemp("runs")
     for database_url in _database_url(directory):
         env = {
@@ -156,6 +160,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             "PRIVETL_MODE": "embedded",
             "PRIVETL_RUN_LEASE_SECONDS": "3",
             "PRIVETL_WORKER_POLL_SECONDS": "0.2",
+            **getattr(request.module, "PLATFORM_ENV", {}),
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env.pop("DATABASE_URL", None)

@@ -179,3 +179,126 @@ def test_the_demo_run_flow_pauses_resumes_and_uploads_the_edited_result(platform
         "run.uploaded",
     ):
         assert action in events, action
+
+
+SECRET = "planted-S3cret-5e1f0c"
+"""A source password the tests plant, then look for everywhere a person or a tool could see."""
+
+
+def _owner_token(platform: Platform, user_id: str) -> str:
+    import subprocess
+
+    from tests.users.serve_helpers import PRIVETL
+
+    done = subprocess.run(
+        [*PRIVETL, "token", user_id],
+        env=platform.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout.split()[-1]
+
+
+def _everything_seen(platform: Platform, run_id: str) -> dict[str, str]:
+    """What the run left where anyone looks: its history, report, outbox entries, the audit
+    records (all pages), the worker's and the server's logs, every file under the platform's
+    directory (database, work directories, checkpoints)."""
+    import json
+
+    seen = {
+        "run": json.dumps(platform.run(run_id)),
+        "runs": platform.call("GET", "/runs", page_size=100).text,
+        "outbox": platform.call("GET", "/outbox", token=platform.dana).text,
+    }
+    for entry in platform.call("GET", "/outbox", token=platform.dana).json().get("entries", []):
+        seen[f"outbox/{entry['id']}"] = platform.call(
+            "GET", f"/outbox/{entry['id']}", token=platform.dana
+        ).text
+    token, pages = "", []
+    while True:
+        page = platform.call(
+            "GET", "/audit-logs", token=platform.admin, page_size=500, page_token=token
+        )
+        assert page.status_code == 200, page.text
+        pages.append(page.text)
+        token = page.json().get("next_page_token", "")
+        if not token:
+            break
+    seen["audit"] = "\n".join(pages)
+    for path in platform.directory.rglob("*"):
+        if path.is_file():
+            seen[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    return seen
+
+
+@pytest.mark.postgres
+def test_a_source_password_never_leaves_the_worker(platform: Platform) -> None:
+    """The source connection's string carries a password; a run reads through it, and a run
+    whose source refuses the connection fails — neither leaves the password anywhere."""
+    import uuid
+
+    import psycopg
+
+    from privetl.demo.connections_flow import SOURCE
+    from tests.pg_available import main as pg_answers
+
+    base = os.environ.get("PG_TEST_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if pg_answers(base) != 0:
+        pytest.skip(f"no PostgreSQL at {base} for the source database")
+    name = f"privetl_src_{uuid.uuid4().hex[:8]}"
+    maintenance = base.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    olga = _owner_token(platform, "olga")
+    original = platform.call("GET", f"/connections/{SOURCE}", token=olga).json()
+    host = base.split("@", 1)[1].rsplit("/", 1)[0]  # 127.0.0.1:5432
+    try:
+        with psycopg.connect(base.rsplit("/", 1)[0] + "/" + name, autocommit=True) as source:
+            source.execute((platform.sources / "customers_legacy.sql").read_text())
+
+        def point_source_at(connection_string: str) -> None:
+            changed = platform.call(
+                "PATCH",
+                f"/connections/{SOURCE}",
+                {"connection_string": connection_string, "update_mask": ["connection_string"]},
+                token=olga,
+            )
+            assert changed.status_code == 200, changed.text
+            assert SECRET not in changed.text
+
+        point_source_at(f"postgresql://postgres:{SECRET}@{host}/{name}")
+        with platform.worker():
+            run_id = _start(platform)
+            read = platform.wait(
+                run_id, lambda r: r["state"] not in ("QUEUED", "RUNNING"), what="through verify"
+            )
+            assert read["state"] == "AWAITING_UPLOAD", read["error"]
+            assert read["rows_in"] > 0
+            _stop(platform)
+            point_source_at(f"postgresql://postgres:{SECRET}@127.0.0.1:1/{name}")
+            failed_id = _start(platform)
+            failed = platform.wait(
+                failed_id, lambda r: r["state"] == "FAILED", what="failed on its source"
+            )
+        assert "127.0.0.1" in failed["error"] or "connect" in failed["error"].lower(), failed
+        assert SECRET not in failed["error"]
+        for run in (run_id, failed_id):
+            leaks = [
+                where for where, text in _everything_seen(platform, run).items() if SECRET in text
+            ]
+            assert not leaks, f"the planted password is in: {leaks}"
+    finally:
+        point_back = platform.call(
+            "PATCH",
+            f"/connections/{SOURCE}",
+            {
+                "connection_string": f"sqlite:///{platform.sources / 'customers_legacy.sqlite'}",
+                "update_mask": ["connection_string"],
+            },
+            token=olga,
+        )
+        assert point_back.status_code == 200, (original, point_back.text)
+        with psycopg.connect(maintenance, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
