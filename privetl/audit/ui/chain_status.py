@@ -24,6 +24,7 @@ from django.db import connection, transaction
 
 from privetl.audit.chain import ChainReport, verify_chain
 from privetl.audit.checkpoints import (
+    DIR_VARIABLE,
     Checkpoint,
     CheckpointError,
     CheckpointInvalid,
@@ -71,6 +72,8 @@ def _snapshot() -> Iterator[None]:
 
 def _checkpoints() -> tuple[list[Checkpoint], str, str | None]:
     """The signed checkpoints, a note on them for the page, and a tampering found in them."""
+    if not settings.AUDIT_CHECKPOINT_DIR:
+        return [], f"this server is not given the checkpoints ({DIR_VARIABLE} is not set)", None
     try:
         found = checkpoints_read(
             key=settings.AUDIT_CHECKPOINT_KEY, directory=settings.AUDIT_CHECKPOINT_DIR

@@ -4,7 +4,6 @@ long chain laid down at once (valid hashes, the triggers lifted and put back aro
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,6 +77,3 @@ def checkpoint_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
     settings.AUDIT_CHECKPOINT_KEY = "k" * 40
     return Path(settings.AUDIT_CHECKPOINT_DIR)
-
-
-ChainLayer = Callable[..., list[AuditLog]]

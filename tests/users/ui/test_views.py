@@ -185,6 +185,18 @@ def test_block_and_unblock_behind_a_confirmation(root: Client, alice: Actor) -> 
     assert "alice is unblocked" in root.get("/ui/users/alice/").content.decode()
 
 
+def test_a_bad_block_reason_is_named_at_the_confirmation_and_kept(
+    root: Client, alice: Actor
+) -> None:
+    response = root.post("/ui/users/alice/block/", {"reason": "x" * 501})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert re.search(r'<details class="confirm" open>', page)  # the confirmation stays open
+    assert re.search(r'id="error-block">[^<]*reason', page)
+    assert f'value="{"x" * 501}"' in page
+    assert not User.objects.get(id="alice").blocked
+
+
 def test_an_admin_cannot_block_themself(root: Client) -> None:
     page = root.get("/ui/users/root/").content.decode()
     assert "Yes, block root" not in page and "you cannot block yourself" in page
