@@ -619,3 +619,31 @@ def login_events_for_actor(
         page_size=page_size,
         page_token=page_token,
     )
+
+
+# --- the users admin ------------------------------------------------------------------
+
+LOGINS_PER_ADMIN_PAGE = 20
+
+
+@dataclass(frozen=True)
+class UserAdminView:
+    """One user as the users admin manages them: the whole user, and their latest logins."""
+
+    user: UserView
+    logins: Page[LoginEvent]
+
+
+def user_admin_view(*, actor: Actor, user_id: str, logins_page_token: str = "") -> UserAdminView:
+    """The users admin's page of one user (ADMIN only, even for oneself: it is where roles
+    and blocks are managed). GetUser's view plus one page of ListLogins; five queries."""
+    if not actor.is_admin:
+        raise PermissionDenied("only an ADMIN may manage users")
+    user = user_get_for_actor(actor=actor, user_id=user_id)
+    logins = login_events_for_actor(
+        actor=actor,
+        user_id=user_id,
+        page_size=LOGINS_PER_ADMIN_PAGE,
+        page_token=logins_page_token,
+    )
+    return UserAdminView(user=user, logins=logins)

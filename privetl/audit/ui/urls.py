@@ -7,5 +7,7 @@ from django.urls import path
 from privetl.audit.ui import views
 
 urlpatterns = [
-    path("", views.index, name="ui-audit"),
+    path("", views.audit_log_list, name="ui-audit"),
+    path("chain/", views.chain_status, name="ui-audit-chain"),
+    path("<str:audit_log_id>/", views.audit_log_detail, name="ui-audit-record"),
 ]
