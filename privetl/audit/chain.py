@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from django.db import connection, transaction
 
 from privetl.audit.models import GENESIS_HASH, AuditChainHead, AuditLog
 
@@ -122,3 +126,15 @@ def verify_chain(*, batch_size: int = 2000) -> ChainReport:
             count, expected_prev, f"record #{last} was replaced: it is not the last record written"
         )
     return ChainReport(count, expected_prev, None)
+
+
+@contextmanager
+def chain_snapshot() -> Iterator[None]:
+    """One consistent view of log and head while they are read (writers may go on): what
+    ``privetl audit verify`` and the UI's chain status read the chain in."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield

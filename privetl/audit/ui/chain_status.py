@@ -15,14 +15,11 @@ checkpoints (the app's import layers put ``checkpoints`` beside ``services``, ab
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
 
-from privetl.audit.chain import ChainReport, verify_chain
+from privetl.audit.chain import ChainReport, chain_snapshot, verify_chain
 from privetl.audit.checkpoints import (
     DIR_VARIABLE,
     Checkpoint,
@@ -59,17 +56,6 @@ class ChainStatus:
         return self.head_sequence - (self.checkpoint.sequence if self.checkpoint else 0)
 
 
-@contextmanager
-def _snapshot() -> Iterator[None]:
-    """One consistent view of log and head while they are read (writers may go on)."""
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if connection.vendor == "postgresql" and outermost:
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
-
-
 def _checkpoints() -> tuple[list[Checkpoint], str, str | None]:
     """The signed checkpoints, a note on them for the page, and a tampering found in them."""
     if not settings.AUDIT_CHECKPOINT_DIR:
@@ -94,7 +80,7 @@ def audit_chain_status(*, actor: Actor, verify: bool = False) -> ChainStatus:
         raise PermissionDenied("only an ADMIN may check the audit chain")
     checkpoints, note, problem = _checkpoints()
     newest = checkpoint_newest(checkpoints)
-    with _snapshot():
+    with chain_snapshot():
         head = AuditChainHead.objects.filter(pk=1).values_list("last_sequence", flat=True).first()
         head_sequence = head or 0
         report = verify_chain() if verify else ChainReport(head_sequence, "", None)

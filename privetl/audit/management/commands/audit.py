@@ -15,16 +15,14 @@ Run it periodically (a Kubernetes CronJob in ``deploy/k8s/``, or cron).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from privetl.audit.chain import ChainReport, verify_chain
+from privetl.audit.chain import ChainReport, chain_snapshot, verify_chain
 from privetl.audit.checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -37,17 +35,6 @@ from privetl.audit.checkpoints import (
 from privetl.audit.models import AuditLog
 
 NO_CHECKPOINT = "no checkpoint to compare with yet (run 'privetl audit checkpoint' periodically)"
-
-
-@contextmanager
-def _snapshot() -> Iterator[None]:
-    """One consistent view of log and head while they are read (writers may go on)."""
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if connection.vendor == "postgresql" and outermost:
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
 
 
 class Command(BaseCommand):
@@ -80,7 +67,7 @@ class Command(BaseCommand):
             raise CommandError(f"audit chain broken: {exc}", returncode=1) from None
         except CheckpointError as exc:
             raise CommandError(f"cannot check the checkpoints: {exc}", returncode=2) from None
-        with _snapshot():
+        with chain_snapshot():
             report = self._verified(checkpoints)
         if options["subcommand"] == "checkpoint":
             try:
