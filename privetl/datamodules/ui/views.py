@@ -49,6 +49,7 @@ def _listing(
             actor,
             page=page,
             access_types=AccessType.values,
+            types=ConnectionType.values,
             creates_connections=selectors.CREATOR_ROLE in actor.roles,
             **values,
         ),
@@ -263,7 +264,7 @@ def connection_edit(request: HttpRequest, actor: Actor, connection_id: str) -> H
     requests, so they are shown here, not edited."""
     if request.method == "GET":
         view = selectors.connection_get_for_owner(actor=actor, connection_id=connection_id)
-        form = {name: str(getattr(view, name, "")) for name in FORM_FIELDS}
+        form = {name: str(getattr(view, name)) for name in EDITED}
         return _connection_form(
             request, actor, form=form, editing_id=view.id, owners=view.owner_user_ids
         )

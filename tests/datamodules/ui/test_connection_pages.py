@@ -385,9 +385,30 @@ def test_the_list_of_many_connections_is_paged_in_few_queries(
             type="FILE",
             connection_string="/srv/in",
         )
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(6):
         first = _text(carol.get("/ui/connections/"))
     assert "c049" in first and "c050" not in first and "Next page" in first
     token = first.split("?page_token=", 1)[1].split('"', 1)[0]
     second = _text(carol.get(f"/ui/connections/?page_token={token.replace('&amp;', '&')}"))
     assert "c050" in second and "c059" in second and "Next page" not in second
+
+
+def test_the_list_filters_by_type(carol: Client) -> None:
+    _created_sales()
+    assert "Sales DB" in _text(carol.get("/ui/connections/?type=SQL"))
+    other = _text(carol.get("/ui/connections/?type=S3"))
+    assert "Sales DB" not in other and "No S3 connection yet" in other
+
+
+def test_a_type_without_a_probe_is_named_at_the_test_button(carol: Client) -> None:
+    services.connection_create(
+        actor=actor_for("carol", "CREATE_EXT_DATAMODULE"),
+        id="feed",
+        name="Feed",
+        type="GRPC",
+        connection_string="grpc://127.0.0.1:9",
+    )
+    response = carol.post("/ui/connections/feed/test/")
+    assert response.status_code == 409
+    error = _text(response).split('id="test-error"', 1)[1].split("</p>", 1)[0]
+    assert "not supported yet" in error and "SQL, S3, API or FILE" in error
