@@ -37,7 +37,11 @@ def _tab(
 ) -> HttpResponse:
     page_token = request.GET.get("page_token", "")
     if tab == INBOX:
-        page = users_selectors.access_requests_to_decide(actor=actor, page_token=page_token)
+        page = users_selectors.access_requests_to_decide(
+            actor=actor,
+            ext_datamodule_id=request.GET.get("connection") or None,
+            page_token=page_token,
+        )
     elif tab == MINE:
         page = users_selectors.access_requests_for_user(
             actor=actor, user_id=actor.user_id, page_token=page_token
@@ -49,17 +53,20 @@ def _tab(
             states=[AccessState.APPROVED],
             page_token=page_token,
         )
+    form = values.get("form")
+    at_row = isinstance(form, dict) and any(r.id == form.get("request_id") for r in page.items)
     return render(
         request,
         "datamodules/access_requests.html",
-        page_context(actor, tab=tab, tabs=TABS, page=page, **values),
+        page_context(actor, tab=tab, tabs=TABS, page=page, error_at_row=at_row, **values),
         status=status,
     )
 
 
 @ui_page
 def index(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """The tab asked for (``?tab=inbox|mine|grants``, "Waiting for me" by default), paged."""
+    """The tab asked for (``?tab=inbox|mine|grants``, "Waiting for me" by default), paged;
+    ``?connection=<id>`` narrows the inbox to one connection (linked from its page)."""
     return _tab(request, actor, _tab_of(request))
 
 
@@ -98,7 +105,7 @@ def decide(request: HttpRequest, actor: Actor, access_request_id: str) -> HttpRe
         request,
         f"{'Approved' if decided.state == AccessState.APPROVED else 'Denied'}: "
         f"{decided.user_id} on {decided.ext_datamodule_id} ({', '.join(decided.access_types)}); "
-        "they are told by e-mail.",
+        "they are notified.",
     )
     return _back(INBOX)
 

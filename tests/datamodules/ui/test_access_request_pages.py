@@ -137,6 +137,8 @@ def test_nobody_else_withdraws_it(client: Client, people: None) -> None:
         _login(client, who)
         response = client.post(f"/ui/access-requests/{filed}/withdraw/", {"tab": "mine"})
         assert response.status_code in (403, 404)
+        error = response.content.decode().split('id="error-form">', 1)[1].split("</p>", 1)[0]
+        assert "access request" in error and filed in error
         assert AccessRequest.objects.get(pk=filed).state == "pending"
 
 
@@ -202,3 +204,15 @@ def test_tabs_of_many_rows_are_paged_in_few_queries(
     with django_assert_max_num_queries(6):
         grants = client.get("/ui/access-requests/?tab=grants").content.decode()
     assert grants.count("<tr>") == 31 and "Next page" not in grants
+
+
+def test_the_inbox_narrows_to_one_connection_from_its_page(client: Client, people: None) -> None:
+    _connection("payroll")
+    on_sales = _filed("zed", "sales")
+    on_payroll = _filed("zed", "payroll")
+    _login(client, "carol")
+    link = '/ui/access-requests/?tab=inbox&amp;connection=sales"'
+    assert link in client.get("/ui/connections/sales/").content.decode()
+    page = client.get("/ui/access-requests/?tab=inbox&connection=sales").content.decode()
+    assert f"/{on_sales}/decide/" in page and f"/{on_payroll}/decide/" not in page
+    assert "Waiting for me on sales" in page
