@@ -22,11 +22,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from privetl.common.context import Actor
-from privetl.common.errors import NotFound
+from privetl.common.errors import NotFound, PermissionDenied
 from privetl.common.paging import Page, keyset_page, scope_of
 from privetl.datamodules import crypto
 from privetl.datamodules.models import Connection
-from privetl.users.models import AccessRequest, AccessState
+from privetl.users.models import AccessRequest, AccessState, Role
 from privetl.users.selectors import grants_current_q
 
 ACCESS_NONE = "NONE"
@@ -248,3 +248,134 @@ def caller_access_types(*, actor: Actor, connection_id: str) -> frozenset[str]:
     for flags in rows:
         held.update(name for name, on in zip(_TYPE_ORDER, flags, strict=True) if on)
     return frozenset(held)
+
+
+# --- what the UI's pages ask before they offer a form -------------------------------------
+
+CREATOR_ROLE = Role.CREATE_EXT_DATAMODULE
+"""The role that creates connections (ADMIN alone does not: see ``services``)."""
+
+
+def connection_creation_check(*, actor: Actor) -> None:
+    """The one rule of who may create a connection, asked by CreateConnection and by the
+    "Create connection" page before it shows a form that would be refused.
+
+    Raises ``PermissionDenied`` saying which role to ask for. No query.
+    """
+    if CREATOR_ROLE not in actor.roles:
+        raise PermissionDenied(
+            "creating a connection needs the role CREATE_EXT_DATAMODULE; ask an ADMIN for it"
+        )
+
+
+def connection_get_for_owner(*, actor: Actor, connection_id: str) -> ConnectionView:
+    """A connection for its edit form: only its current OWNERs may change it (the rule
+    UpdateConnection applies), so anyone else is refused before seeing a form.
+
+    Raises ``NotFound`` or ``PermissionDenied``. Two queries.
+    """
+    view = connection_get_for_actor(actor=actor, connection_id=connection_id)
+    if "OWNER" not in view.caller_access_types:
+        raise PermissionDenied(
+            f"only an OWNER of connection {connection_id!r} may change it; ask one of its "
+            "owners for OWNER access (AddAccess)"
+        )
+    return view
+
+
+@dataclass(frozen=True)
+class ContractColumn:
+    """One column of a contract's table, as a person reads it."""
+
+    name: str
+    data_type: str
+    description: str
+    primary_key: bool
+    references: str
+    """``table/column`` this column points to, "" when it is no foreign key."""
+
+
+@dataclass(frozen=True)
+class ContractTable:
+    """One table (Croissant RecordSet) of a contract, with its columns in declared order."""
+
+    name: str
+    description: str
+    columns: list[ContractColumn]
+
+
+def _ids(value: Any) -> list[str]:
+    """The ``@id``s of a Croissant reference: one ``{"@id": ...}`` or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    return [str(item["@id"]) for item in items if isinstance(item, dict) and "@id" in item]
+
+
+def contract_tables(contract: str) -> list[ContractTable]:
+    """The tables and columns a contract describes, for a connection's page.
+
+    The contract was validated when it was set; this reads it tolerantly all the same (a
+    part it does not understand is left out rather than failing the page). "" → no tables.
+    """
+    if not contract.strip():
+        return []
+    try:
+        document = json.loads(contract)
+    except json.JSONDecodeError:
+        return []
+    records = document.get("recordSet") if isinstance(document, dict) else None
+    tables: list[ContractTable] = []
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict):
+            continue
+        keys = set(_ids(record.get("key")))
+        columns = []
+        for field in record.get("field") or []:
+            if not isinstance(field, dict):
+                continue
+            reference = field.get("references")
+            references = (
+                ", ".join(_ids(reference.get("field"))) if isinstance(reference, dict) else ""
+            )
+            columns.append(
+                ContractColumn(
+                    name=str(field.get("name") or field.get("@id") or ""),
+                    data_type=str(field.get("dataType") or "").removeprefix("sc:"),
+                    description=str(field.get("description") or ""),
+                    primary_key=str(field.get("@id")) in keys,
+                    references=references,
+                )
+            )
+        tables.append(
+            ContractTable(
+                name=str(record.get("name") or record.get("@id") or ""),
+                description=str(record.get("description") or ""),
+                columns=columns,
+            )
+        )
+    return tables
+
+
+@dataclass(frozen=True)
+class ConnectionPage:
+    """What a connection's page shows: the connection, its contract's tables, and what the
+    caller may do there (the services' rules: OWNER edits, OWNER or READ tests)."""
+
+    connection: ConnectionView
+    tables: list[ContractTable]
+    may_edit: bool
+    may_test: bool
+
+
+def connection_page_for_actor(*, actor: Actor, connection_id: str) -> ConnectionPage:
+    """GetConnection for its page: any authenticated user may read it (never its secret).
+
+    Raises ``NotFound``. Two queries.
+    """
+    view = connection_get_for_actor(actor=actor, connection_id=connection_id)
+    held = set(view.caller_access_types)
+    return ConnectionPage(
+        connection=view,
+        tables=contract_tables(view.contract),
+        may_edit="OWNER" in held,
+        may_test=bool({"OWNER", "READ"} & held),
+    )

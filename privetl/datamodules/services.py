@@ -43,11 +43,11 @@ from privetl.datamodules.models import NAME_MAX_LENGTH, Connection, ConnectionTy
 from privetl.datamodules.selectors import (
     ConnectionView,
     caller_access_types,
+    connection_creation_check,
     connection_get_for_actor,
     connection_secret_for_run,
 )
 from privetl.engine.validate import validate_document
-from privetl.users.models import Role
 from privetl.users.selectors import (
     module_has_access_records,
     module_has_owner,
@@ -278,10 +278,7 @@ def connection_create(
     validate_connection_string(connection_string, type=type)
     contract = validate_contract(contract)
     owners = sorted({actor.user_id, *_validate_owner_ids(owner_user_ids)})
-    if Role.CREATE_EXT_DATAMODULE not in actor.roles:
-        raise PermissionDenied(
-            "creating a connection needs the role CREATE_EXT_DATAMODULE; ask an ADMIN for it"
-        )
+    connection_creation_check(actor=actor)
     if Connection.objects.filter(pk=connection_id).exists():
         raise AlreadyExists(f"connection {connection_id!r} already exists", field="connection.id")
     if (

@@ -9,4 +9,10 @@ from privetl.datamodules.ui import access_views
 
 urlpatterns = [
     path("", access_views.index, name="ui-access-requests"),
+    path("<str:access_request_id>/decide/", access_views.decide, name="ui-access-request-decide"),
+    path(
+        "<str:access_request_id>/withdraw/",
+        access_views.withdraw,
+        name="ui-access-request-withdraw",
+    ),
 ]
