@@ -14,7 +14,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/privetl
 IN_CI := $(filter true 1 yes,$(CI))
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint gen check-gen test-sqlite test-postgres bench clean
+.PHONY: setup demo demo-ui test lint gen check-gen test-sqlite test-postgres bench clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -86,6 +86,10 @@ test: lint check-gen test-sqlite test-postgres
 
 demo: setup
 	$(RUN) python -m privetl.demo
+
+# The same demo, then the platform stays up (web UI at http://127.0.0.1:8000/ui/) until Ctrl-C.
+demo-ui: setup
+	$(RUN) python -m privetl.demo --serve
 
 bench: setup
 	$(RUN) python bench/engine_bench.py --rows 1000000

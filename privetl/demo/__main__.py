@@ -59,9 +59,34 @@ def engine_part() -> None:
     run_engine_job()
 
 
-def platform_part() -> None:
+def _port(preferred: int) -> int:
+    """``preferred`` when nothing listens there (a URL people can remember), else a free one."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            return _free_port()
+    return preferred
+
+
+def print_demo_users(http_port: int) -> None:
+    """The web UI's address and the people of the seed story to log in as (by user id: the
+    embedded default has no passwords), read from the platform's own database."""
+    from privetl.users.models import User, UserRole
+
+    roles: dict[str, list[str]] = {}
+    for user_id, role in UserRole.objects.order_by("user_id", "role").values_list("user_id", "role"):
+        roles.setdefault(user_id, []).append(role)
+    print(f"\nweb UI: http://127.0.0.1:{http_port}/ui/  — log in with one of these user ids:")
+    for user in User.objects.order_by("id"):
+        held = ", ".join(roles.get(user.id, [])) or "no role (a requester or connection owner)"
+        print(f"  {user.id:<12} {user.name:<28} {held}")
+
+
+def platform_part(*, keep_serving: bool = False) -> None:
     """The platform on SQLite: the access-request flow, the connections and a task built
-    from scripts, through the real gRPC and REST APIs; the task's export run by the engine."""
+    from scripts, through the real gRPC and REST APIs; the task's export run by the engine.
+    With ``keep_serving`` the platform stays up afterwards (web UI, APIs, a worker) until Ctrl-C."""
     _banner("2/3 The platform: access, connections and a task over gRPC and REST")
     shutil.rmtree(DEMO_VAR, ignore_errors=True)
     DEMO_VAR.mkdir(parents=True)
@@ -71,7 +96,8 @@ def platform_part() -> None:
     os.environ.pop("DATABASE_URL", None)
     privetl = [sys.executable, "-m", "privetl.cli"]
     subprocess.run([*privetl, "migrate", "--no-input", "-v", "0"], env=env, check=True)
-    http_port, grpc_port = _free_port(), _free_port()
+    http_port = _port(8000) if keep_serving else _free_port()
+    grpc_port = _port(50051) if keep_serving else _free_port()
     log = DEMO_VAR / "serve.log"
     with log.open("wb") as sink:
         server = subprocess.Popen(
@@ -106,6 +132,15 @@ def platform_part() -> None:
         )
         _banner("3/3 Runs: start, pause, resume, review the outbox, upload version 2")
         run_run_flow(http_port=http_port, grpc_port=grpc_port, work_dir=DEMO_VAR / "connections")
+        print_demo_users(http_port)
+        if keep_serving:
+            print("\nthe platform keeps running (web UI, REST, gRPC, a worker); Ctrl-C stops it", flush=True)
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                print("\nstopping the platform")
+        else:
+            print("(`make demo-ui` runs the same demo and keeps the platform up to log in)")
     except BaseException:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
         print(f"\nthe demo failed; the end of {log}:", *tail, sep="\n", file=sys.stderr)
@@ -124,11 +159,16 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m privetl.demo", description=__doc__)
     parser.add_argument("--only", choices=["engine", "platform"])
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the platform running after the demo (web UI on :8000 if free) until Ctrl-C",
+    )
     args = parser.parse_args(argv)
     if args.only in (None, "engine"):
         engine_part()
     if args.only in (None, "platform"):
-        platform_part()
+        platform_part(keep_serving=args.serve)
     _banner("demo complete")
     print("API docs: run `privetl serve` and open http://127.0.0.1:8000/api/docs/")
     return 0
