@@ -70,6 +70,7 @@ def controls_for(task: TaskView, run: RunView | None) -> list[str]:
 
 
 def _progress_context(request: HttpRequest, actor: Actor, task_id: str) -> dict[str, object]:
+    selectors.require_history_reader(actor)  # the same answer whether or not a run exists yet
     task = task_selectors.task_get_for_actor(actor=actor, task_id=task_id)
     run = (
         selectors.run_get_for_actor(actor=actor, run_id=task.current_run_id)
