@@ -13,6 +13,7 @@ without htmx, the same URL is a page of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -92,7 +93,7 @@ def _progress_context(request: HttpRequest, actor: Actor, task_id: str) -> dict[
         controls=controls,
         polling=run is not None and run.state in POLLED_STATES,
         next=back,
-        progress_url=f"{reverse('ui-run-progress', args=[task.id])}?next={back}",
+        progress_url=f"{reverse('ui-run-progress', args=[task.id])}?next={quote(back, safe='/')}",
     )
 
 

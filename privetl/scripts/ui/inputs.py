@@ -58,7 +58,13 @@ RULE_FIELDS = (
 INPUTS: dict[str, tuple[Input, ...]] = {
     ScriptKind.EXTRACTOR: (
         Input("table", "Table", hint="The contract's table the records belong to."),
-        Input("kind", "Source kind", "select", tuple(bodies.EXTRACTOR_KINDS)),
+        Input(
+            "kind",
+            "Source kind",
+            "select",
+            tuple(bodies.EXTRACTOR_KINDS),
+            hint="File reads a FILE or S3 connection, Sql a SQL one, Http an API one.",
+        ),
         Input(
             "priority",
             "Priority",
@@ -79,15 +85,35 @@ INPUTS: dict[str, tuple[Input, ...]] = {
         ),
     ),
     ScriptKind.FIELD_RULE: (
-        Input("type", "Rule", "select", bodies.FIELD_RULE_TYPES),
-        Input("field_type", "Field type", "select", tuple(bodies.FIELD_TYPES)),
+        Input(
+            "type",
+            "Rule",
+            "select",
+            bodies.FIELD_RULE_TYPES,
+            hint="The Empty rules act on empty fields, the OutOfRange rules on values outside "
+            "the minimum and maximum.",
+        ),
+        Input(
+            "field_type",
+            "Field type",
+            "select",
+            tuple(bodies.FIELD_TYPES),
+            hint="The columns' type in the contract; the values below are of this type.",
+        ),
         Input("default_value", "Default value", hint="FillEmpty: the value put into empty fields."),
         Input("min_value", "Minimum", hint="Range rules: the lowest value allowed."),
         Input("max_value", "Maximum", hint="Range rules: the highest value allowed."),
         *RULE_FIELDS,
     ),
     ScriptKind.ANONYMIZATION_RULE: (
-        Input("type", "Operation", "select", tuple(bodies.ANONYMIZATION_OPS)),
+        Input(
+            "type",
+            "Operation",
+            "select",
+            tuple(bodies.ANONYMIZATION_OPS),
+            hint="Anatomization, and a Suppression with k, apply to the fields' table; the "
+            "others to each field.",
+        ),
         Input(
             "parameters_json",
             "Parameters (JSON)",
@@ -98,7 +124,14 @@ INPUTS: dict[str, tuple[Input, ...]] = {
         *RULE_FIELDS,
     ),
     ScriptKind.TRANSFORMER: (
-        Input("type", "Type", "select", tuple(bodies.TRANSFORMATION_TYPES)),
+        Input(
+            "type",
+            "Type",
+            "select",
+            tuple(bodies.TRANSFORMATION_TYPES),
+            hint="Merge makes the target table from the query; Update replaces an existing "
+            "table's rows with it.",
+        ),
         Input("target_table", "Target table", hint="The table the result creates or replaces."),
         Input(
             "transformation_script",
@@ -119,10 +152,20 @@ INPUTS: dict[str, tuple[Input, ...]] = {
             "textarea",
             hint='Without a connection: e.g. {"kind": "directory", "path": "published"}.',
         ),
-        Input("rewrite_protocol", "Rewrite the collection protocol", "checkbox"),
+        Input(
+            "rewrite_protocol",
+            "Rewrite the collection protocol",
+            "checkbox",
+            hint="The published module's collection protocol then reads the uploaded data "
+            "(else it keeps the original sources).",
+        ),
     ),
 }
 """The inputs of each kind's form, in the order a person fills them in."""
+
+
+NEW_ANSWERS: dict[str, Any] = {"priority": "0", "rewrite_protocol": True}
+"""What a new script's form starts with (the engine's defaults); the rest starts empty."""
 
 
 def answers_of(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,9 @@ def script_create(request: HttpRequest, actor: Actor, kind: str) -> HttpResponse
     data = request.POST if request.method == "POST" else request.GET
     task_id = str(data.get("task_id", "")).strip()
     script_id = str(data.get("id", "")).strip()
-    answers = inputs.answers_of(kind, data) if request.method == "POST" else {}
+    answers = (
+        inputs.answers_of(kind, data) if request.method == "POST" else dict(inputs.NEW_ANSWERS)
+    )
     form = ScriptForm(kind=kind, answers=answers, task_id=task_id, script_id=script_id)
     if request.method == "GET":
         return _form(request, actor, form)

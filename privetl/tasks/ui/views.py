@@ -4,6 +4,8 @@ list of problems, each linked to what to fix) and changes nothing."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -117,7 +119,7 @@ def _task_page(
         slot_error=slot_error,
         progress_url=reverse("ui-run-progress", args=[task.id])
         + "?next="
-        + reverse("ui-task-detail", args=[task.id]),
+        + quote(reverse("ui-task-detail", args=[task.id]), safe="/"),
     )
     return render(request, "tasks/task_detail.html", context, status=status)
 

@@ -130,6 +130,17 @@ def test_next_only_returns_to_a_local_path(tom: Client) -> None:
     assert response["Location"] == "/ui/outbox/"
 
 
+def test_a_next_with_a_query_survives_the_polling(tom: Client) -> None:
+    tom.post("/ui/run-controls/t1/start/")
+    fragment = tom.get(PROGRESS, {"next": "/ui/outbox/?state=A&page_token=b"}, **HTMX)
+    page = fragment.content.decode()
+    assert (
+        'hx-get="/ui/run-controls/t1/progress/?next=/ui/outbox/%3Fstate%3DA%26page_token%3Db"'
+        in page
+    )
+    assert 'name="next" value="/ui/outbox/?state=A&amp;page_token=b"' in page
+
+
 def test_pause_and_resume_a_queued_run(tom: Client) -> None:
     tom.post("/ui/run-controls/t1/start/")
     tom.post("/ui/run-controls/t1/pause/")
