@@ -184,7 +184,10 @@ def test_stop_asks_about_the_outbox_then_stops(tom: Client) -> None:
     assert 'id="run-start"' in fragment and "hx-trigger" not in fragment
 
 
-def test_the_fragment_shows_the_stage_rows_and_timings_while_running(tom: Client) -> None:
+def test_the_fragment_shows_the_stage_rows_and_timings_while_running(
+    tom: Client,
+    django_assert_max_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
     tom.post("/ui/run-controls/t1/start/")
     run = _run(
         state="RUNNING",
@@ -194,7 +197,8 @@ def test_the_fragment_shows_the_stage_rows_and_timings_while_running(tom: Client
         rows_in=200,
         rows_out=180,
     )
-    fragment = tom.get(PROGRESS, **HTMX).content.decode()
+    with django_assert_max_num_queries(6):  # polled every 2 s: the session, the task, the run
+        fragment = tom.get(PROGRESS, **HTMX).content.decode()
     assert f'href="/ui/runs/{run.id}/"' in fragment
     assert "stage <strong>transform</strong>" in fragment
     assert "<strong>200</strong> in, <strong>180</strong> out" in fragment
