@@ -8,4 +8,7 @@ from privetl.scripts.ui import views
 
 urlpatterns = [
     path("", views.index, name="ui-scripts"),
+    path("new/<str:kind>/", views.script_create, name="ui-script-create"),
+    path("<str:script_id>/", views.script_detail, name="ui-script-detail"),
+    path("<str:script_id>/release/", views.script_release, name="ui-script-release"),
 ]
