@@ -496,8 +496,10 @@ def entry_page_for_actor(
     if sort:
         direction = "DESC" if descending else "ASC"
         keys = [f"{_quoted(sort)} {direction} NULLS LAST"]
-        if shape.key and shape.key != sort:
-            keys.append(f"{_quoted(shape.key)} ASC")
+        # ties in key order; a table without a key by all its columns, so pages never overlap
+        for name in [shape.key] if shape.key else names:
+            if name != sort:
+                keys.append(f"{_quoted(name)} ASC NULLS LAST")
         order = " ORDER BY " + ", ".join(keys)
     with duckdb.connect() as con:
         records = _records(
