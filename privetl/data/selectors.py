@@ -259,10 +259,11 @@ class PrivacyCheck:
 @dataclass(frozen=True)
 class EntryShape:
     """What every page of an entry shows besides its records: the entry, its task's state,
-    whether its run waits for upload, the key and the columns."""
+    whether its run is the task's latest and waits for upload, the key and the columns."""
 
     entry: OutboxEntryView
     task_state: str
+    current_run: bool
     awaiting_upload: bool
     key: str
     columns: list[EntryColumn]
@@ -371,6 +372,7 @@ def _entry_shape(entry: OutboxEntry, types: dict[str, str]) -> EntryShape:
     return EntryShape(
         entry=entry_view(entry),
         task_state=task.state,
+        current_run=task.current_run_id == entry.run_id,
         awaiting_upload=entry.state == OutboxState.AWAITING_REVIEW
         and task.state == "AWAITING_UPLOAD"
         and task.current_run_id == entry.run_id,

@@ -127,6 +127,7 @@ def test_an_edit_is_saved_and_the_privacy_check_shown(entry: Entry, dana: Client
     page = dana.get(saved["Location"]).content.decode()
     assert "Saved record 3 (age, score changed; revision 1)" in page
     assert "privacy check of the changed data: k = 2 (target ≥ 2) — the targets hold" in page
+    assert "Measured on the changed data, against the task's targets" in page
     assert next(r for r in _data(entry) if r["id"] == 3) == {
         "id": 3,
         "zip": "A",
@@ -240,8 +241,13 @@ def test_upload_and_discard_are_offered_to_whoever_controls_runs(
     )
     assert stop and 'name="clear_outbox" value="1"' in stop.group(0)
     # a run that is no longer the one the task waits to upload: no Upload
-    Task.objects.filter(pk="people-task").update(current_run_id="run-newer")
-    assert "/start/" not in _page(client, entry)
+    Task.objects.filter(pk="people-task").update(state="UPLOADING")
+    uploading = _page(client, entry)
+    assert "/start/" not in uploading and "Run run-people-1 is being uploaded" in uploading
+    Task.objects.filter(pk="people-task").update(state="RUNNING", current_run_id="run-newer")
+    older = _page(client, entry)
+    assert "/start/" not in older
+    assert "Task people-task is RUNNING, not waiting to upload run run-people-1" in older
 
 
 def test_discard_is_explained_to_a_data_manager_who_cannot_stop_runs(
