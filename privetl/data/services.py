@@ -31,6 +31,7 @@ from privetl.data.selectors import (
     OutboxEntryView,
     entry_file,
     entry_view,
+    privacy_table_of,
     readable_modules,
     require_data_manager,
     run_work_dir,
@@ -249,16 +250,6 @@ def _privacy_summary(measured: dict[str, Any]) -> str:
     return ", ".join(parts) or json.dumps(measured, default=str)
 
 
-def _privacy_table(module: Any, table: str) -> str | None:
-    """The table whose privacy targets an output table answers to: itself, or for an
-    anatomized output (``<table>_qi`` / ``<table>_st``) the table it came from; None when
-    there are no targets."""
-    for name in (table, table.removesuffix("_qi"), table.removesuffix("_st")):
-        if name in {t.name for t in module.tables} and module.table(name).privacy is not None:
-            return name
-    return None
-
-
 @transaction.atomic
 def outbox_modify(
     *, actor: Actor, entry_id: str, changes: list[dict[str, Any]], reason: str = ""
@@ -300,11 +291,11 @@ def outbox_modify(
         document_path = run_work_dir(entry.run_id) / "module.json"
         if not document_path.exists():
             document_path.write_text(document_text)
-        if _privacy_table(module, entry.table) is None:
+        if privacy_table_of(module, entry.table) is None:
             measured = {"holds": True, "targets": None}
         else:
             measured = measure_privacy(
-                document_path, _privacy_table(module, entry.table) or "", target
+                document_path, privacy_table_of(module, entry.table) or "", target
             )
     except EngineError as exc:
         target.unlink(missing_ok=True)
