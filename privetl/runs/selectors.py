@@ -214,6 +214,41 @@ def _task_trend(task_id: str, *, last: int = TREND_RUNS) -> list[TrendPoint]:
 
 
 @dataclass(frozen=True)
+class RunHistory:
+    """A page of the run history and, when it is one task's, that task's latest runs."""
+
+    page: Page[RunView]
+    trend: list[TrendPoint]
+
+
+def run_history_for_actor(
+    *,
+    actor: Actor,
+    task_id: str = "",
+    state: str = "",
+    started_by: str = "",
+    started_from: dt.date | None = None,
+    started_to: dt.date | None = None,
+    page_size: int | None = None,
+    page_token: str = "",
+) -> RunHistory:
+    """The run history page: ListRuns with its filters (``run_list_for_actor``), and for the
+    history of one task its latest runs whatever the other filters (one query more), so a
+    Task-Manager sees how its duration and rows go."""
+    page = run_list_for_actor(
+        actor=actor,
+        task_id=task_id,
+        state=state,
+        started_by=started_by,
+        started_from=started_from,
+        started_to=started_to,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return RunHistory(page=page, trend=_task_trend(task_id) if task_id else [])
+
+
+@dataclass(frozen=True)
 class PrivacyMeasure:
     """One privacy measure of one table against the target the data module sets for it."""
 

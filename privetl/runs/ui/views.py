@@ -27,6 +27,22 @@ def _day(text: str) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+def _trend_charts(trend: list[selectors.TrendPoint], *, current: str) -> dict[str, object]:
+    """The task's latest runs as two bar charts (seconds of work, rows out), each bar named
+    by when the run started and its id (``current`` marked as this run)."""
+
+    def label(point: selectors.TrendPoint) -> str:
+        mark = " (this run)" if point.run_id == current else ""
+        return f"{point.queued_at:%Y-%m-%d %H:%M} {point.run_id}{mark}"
+
+    return {
+        "trend": trend,
+        "current_run": current,
+        "trend_seconds": bar_chart([(label(p), p.seconds) for p in trend], unit="s"),
+        "trend_rows": bar_chart([(label(p), p.rows_out) for p in trend]),
+    }
+
+
 @ui_page
 def run_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     """ListRuns in the browser, filtered by task, state, who started it and the days it was
@@ -41,9 +57,9 @@ def run_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         except ValueError:
             days[name] = None
             errors[name] = DATE_HELP
-    page = None
+    history = None
     try:
-        page = selectors.run_list_for_actor(
+        history = selectors.run_history_for_actor(
             actor=actor,
             task_id=form["task"],
             state=form["state"],
@@ -60,15 +76,18 @@ def run_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     else:
         status = 400 if errors else 200
     query = urlencode({name: value for name, value in form.items() if value})
+    trend = history.trend if history and not errors else []
     context = page_context(
         actor,
-        page=None if errors else page,
+        page=None if errors or history is None else history.page,
+        **_trend_charts(trend, current=""),
         form=form,
         errors=errors,
         filtered=any(form.values()),
         query=query,
         states=RunState.values,
         paged=bool(request.GET.get("page_token")),
+        trend_task=form["task"],
     )
     return render(request, "runs/run_list.html", context, status=status)
 
@@ -150,10 +169,6 @@ def run_detail(request: HttpRequest, actor: Actor, run_id: str) -> HttpResponse:
     ]
     timeline = _timeline(run)
 
-    def label(point: selectors.TrendPoint) -> str:
-        mark = " (this run)" if point.run_id == run.id else ""
-        return f"{point.queued_at:%Y-%m-%d %H:%M} {point.run_id}{mark}"
-
     context = page_context(
         actor,
         run=run,
@@ -166,8 +181,7 @@ def run_detail(request: HttpRequest, actor: Actor, run_id: str) -> HttpResponse:
         quarantine=found.quarantine,
         quarantine_query=urlencode({"q": found.quarantine.search}) if found.quarantine.search else "",
         privacy=found.privacy,
-        trend=found.trend,
-        trend_seconds=bar_chart([(label(p), p.seconds) for p in found.trend], unit="s"),
-        trend_rows=bar_chart([(label(p), p.rows_out) for p in found.trend]),
+        trend_task=run.task_id,
+        **_trend_charts(found.trend, current=run.id),
     )
     return render(request, "runs/run_detail.html", context)

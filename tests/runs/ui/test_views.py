@@ -123,8 +123,8 @@ def _history(count: int = 0) -> list[Run]:
 
 
 def _ids(page: str) -> list[str]:
-    """The runs listed on a page, in order."""
-    return re.findall(r'<td><a href="/ui/runs/(h\d+)/">', page)
+    """The runs the history lists on a page, in order (not those of the task's chart)."""
+    return re.findall(r'<td><a href="/ui/runs/(h\d+)/">', page.split('id="trend"', 1)[0])
 
 
 def _next(page: str) -> str:
@@ -262,3 +262,31 @@ def test_the_history_of_1000_runs_is_one_query_a_page(
     with django_assert_max_num_queries(6):
         page = client.get("/ui/runs/?task=t2&state=FAILED&started_by=dana").content.decode()
     assert len(_ids(page)) == 50
+
+
+def test_the_history_of_one_task_charts_its_latest_runs(
+    client: Client,
+    django_assert_max_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    _history(50)
+    _login(client, "tom", "PROCESS_ETL_TASK")
+    with django_assert_max_num_queries(7):  # one query more: the task's latest runs
+        page = client.get("/ui/runs/?task=t1&state=FAILED").content.decode()
+    assert _ids(page) == ["h0046", "h0040", "h0034", "h0028", "h0022", "h0016", "h0010", "h0004"]
+    trend = page.split('id="trend"', 1)[1]
+    assert "The latest runs of t1" in trend and "whatever the other filters" in trend
+    table = trend.split("all the figures", 1)[1]
+    listed = re.findall(r'<td><a href="/ui/runs/(h\d+)/">', table)
+    assert listed == [f"h{i:04d}" for i in range(10, 50, 2)]  # its last 20, oldest first
+    # h0048: 49 + 2 = 51 s of work, the longest bar; its figures in the chart's table
+    assert "<td>2026-12-20 12:00 h0048</td><td>51.0 s</td>" in trend
+    assert "<td>2026-12-20 12:00 h0048</td><td>138</td>" in trend
+    assert 'id="trend"' not in client.get("/ui/runs/?state=FAILED").content.decode()
+
+
+def test_a_task_with_one_run_has_nothing_to_compare(client: Client) -> None:
+    _history(2)
+    _login(client, "tom", "PROCESS_ETL_TASK")
+    page = client.get("/ui/runs/?task=t1").content.decode()
+    assert "The task has one run so far" in page
+    assert 'id="trend"' not in client.get("/ui/runs/?task=unknown").content.decode()
