@@ -1,7 +1,9 @@
 """Readers of the runs, each scoped by who is asking.
 
 Rights: the run history (ListRuns, GetRun) is read by PROCESS_ETL_TASK (the Task-Manager),
-MANAGE_DATA (the Data-Manager) and ADMIN.
+MANAGE_DATA (the Data-Manager) and ADMIN. A run's page (``run_page_for_actor``) shows the same
+readers its quarantine too: the engine's Parquet file of rejected records in the run's work
+directory, read a page at a time by DuckDB, never loaded whole.
 """
 
 from __future__ import annotations
