@@ -346,6 +346,9 @@ def test_a_run_that_has_not_got_far_says_what_comes(client: Client) -> None:
     assert "No privacy measures yet" in page
     assert "The quarantine is not there yet: it is written when the clean stage finishes" in page
     assert "This is the task's only run so far" in page
+    failed = _run("r2", None, state="FAILED", error="table 'customers': k = 1 is below k = 3")
+    page = client.get(f"/ui/runs/{failed.id}/").content.decode()
+    assert "No privacy measures: the run failed before they were taken" in page
 
 
 @pytest.mark.parametrize("role", ["PROCESS_ETL_TASK", "MANAGE_DATA", "ADMIN"])
