@@ -1,7 +1,9 @@
 """Readers of the runs, each scoped by who is asking.
 
 Rights: the run history (ListRuns, GetRun) is read by PROCESS_ETL_TASK (the Task-Manager),
-MANAGE_DATA (the Data-Manager) and ADMIN.
+MANAGE_DATA (the Data-Manager) and ADMIN. A run's page (``run_page_for_actor``) shows the same
+readers its quarantine too: the engine's Parquet file of rejected records in the run's work
+directory, read a page at a time by DuckDB, never loaded whole.
 """
 
 from __future__ import annotations
@@ -9,11 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import duckdb
+from django.core import signing
+from django.utils import timezone
+
 from privetl.common.context import Actor
-from privetl.common.errors import NotFound, PermissionDenied
-from privetl.common.paging import Page, keyset_page, scope_of
+from privetl.common.errors import InvalidArgument, NotFound, PermissionDenied
+from privetl.common.paging import _SALT as PAGE_SALT
+from privetl.common.paging import Page, _decoded, keyset_page, page_size_of, scope_of
+from privetl.data.selectors import run_work_dir
 from privetl.runs.models import Run, RunState
 from privetl.tasks.models import TaskState
 
@@ -110,21 +119,58 @@ def run_get_for_actor(*, actor: Actor, run_id: str) -> RunView:
 
 
 def run_list_for_actor(
-    *, actor: Actor, task_id: str = "", page_size: int | None = None, page_token: str = ""
+    *,
+    actor: Actor,
+    task_id: str = "",
+    page_size: int | None = None,
+    page_token: str = "",
+    state: str = "",
+    started_by: str = "",
+    started_from: dt.date | None = None,
+    started_to: dt.date | None = None,
 ) -> Page[RunView]:
-    """ListRuns: runs newest first, of one task when ``task_id`` is given. One query a page."""
+    """ListRuns: runs newest first, of one task when ``task_id`` is given. One query a page.
+
+    The run history's filters narrow it further: a run ``state``, who started it
+    (``started_by``), and the days it was started on (``started_from`` to ``started_to``,
+    both included, in the server's time zone; "started" is when Start queued it, the
+    order of the list). A page token continues only the list of the filters it was made for.
+    """
     require_history_reader(actor)
+    if state and state not in RunState.values:
+        raise InvalidArgument(
+            f"state must be one of {', '.join(RunState.values)}, not {state!r}", field="state"
+        )
+    if started_from and started_to and started_from > started_to:
+        raise InvalidArgument(
+            f"the start date {started_from.isoformat()} is after the end date "
+            f"{started_to.isoformat()}: swap them, or clear one",
+            field="started_to",
+        )
     runs = Run.objects.all()
     if task_id:
         runs = runs.filter(task_id=task_id)
+    if state:
+        runs = runs.filter(state=state)
+    if started_by:
+        runs = runs.filter(started_by=started_by)
+    if started_from:
+        runs = runs.filter(queued_at__gte=_day_start(started_from))
+    if started_to:
+        runs = runs.filter(queued_at__lt=_day_start(started_to + dt.timedelta(days=1)))
     page = keyset_page(
         runs,
         order=RUN_ORDER,
-        scope=scope_of("runs", task_id),
+        scope=scope_of("runs", task_id, state, started_by, started_from, started_to),
         page_size=page_size,
         page_token=page_token,
     )
     return Page(items=[run_view(r) for r in page.items], next_page_token=page.next_page_token)
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    """Midnight starting ``day`` in the server's time zone."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def report_of(run: RunView) -> dict[str, Any]:
@@ -132,10 +178,319 @@ def report_of(run: RunView) -> dict[str, Any]:
     return json.loads(run.report_json) if run.report_json else {}
 
 
+TREND_RUNS = 20
+"""How many of a task's latest runs its trend charts draw."""
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One run of a task, as the charts across its runs draw it."""
+
+    run_id: str
+    state: str
+    queued_at: dt.datetime
+    seconds: float
+    """The stages' time (the sum of their timings): the run's work, not its waits."""
+    rows_in: int
+    rows_out: int
+
+
+def _task_trend(task_id: str, *, last: int = TREND_RUNS) -> list[TrendPoint]:
+    """The task's ``last`` runs, oldest first (one query; no report is read)."""
+    rows = (
+        Run.objects.filter(task_id=task_id)
+        .order_by(*RUN_ORDER)
+        .values_list("id", "state", "queued_at", "timings", "rows_in", "rows_out")[:last]
+    )
+    return [
+        TrendPoint(
+            run_id=run_id,
+            state=state,
+            queued_at=queued_at,
+            seconds=round(sum(float(v) for v in dict(timings or {}).values()), 4),
+            rows_in=rows_in,
+            rows_out=rows_out,
+        )
+        for run_id, state, queued_at, timings, rows_in, rows_out in reversed(list(rows))
+    ]
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """A page of the run history and, when it is one task's, that task's latest runs."""
+
+    page: Page[RunView]
+    trend: list[TrendPoint]
+
+
+def run_history_for_actor(
+    *,
+    actor: Actor,
+    task_id: str = "",
+    state: str = "",
+    started_by: str = "",
+    started_from: dt.date | None = None,
+    started_to: dt.date | None = None,
+    page_size: int | None = None,
+    page_token: str = "",
+) -> RunHistory:
+    """The run history page: ListRuns with its filters (``run_list_for_actor``), and for the
+    history of one task its latest runs whatever the other filters (one query more), so a
+    Task-Manager sees how its duration and rows go."""
+    page = run_list_for_actor(
+        actor=actor,
+        task_id=task_id,
+        state=state,
+        started_by=started_by,
+        started_from=started_from,
+        started_to=started_to,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return RunHistory(page=page, trend=_task_trend(task_id) if task_id else [])
+
+
+@dataclass(frozen=True)
+class PrivacyMeasure:
+    """One privacy measure of one table against the target the data module sets for it."""
+
+    table: str
+    measure: str
+    """What is measured, e.g. "k (smallest class)"."""
+    measured: str
+    required: str
+    """The target as a bound ("≥ 3", "≤ 0.3"), or "—" when the module sets none."""
+    met: bool | None
+    """Whether the measure meets its target; None when there is no target."""
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def privacy_against_targets(report: dict[str, Any]) -> list[PrivacyMeasure]:
+    """The report's privacy measures beside their targets, table by table: k and l (at least
+    the target), t (at most the target) and the records suppressed (at most
+    ``max_suppression``); the verified values where the verify stage measured again. An
+    empty table holds every target (as the engine's ``privacy.shortfalls`` says)."""
+    measures: list[PrivacyMeasure] = []
+    for table, entry in dict(report.get("privacy") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        if "anatomy_l_target" in entry:
+            target, l_value = entry.get("anatomy_l_target"), entry.get("l")
+            measures.append(
+                PrivacyMeasure(
+                    table=table,
+                    measure="l (fewest distinct sensitive values in an anatomy group)",
+                    measured=_number(l_value),
+                    required=f"≥ {target}",
+                    met=not entry.get("groups") or (l_value is not None and l_value >= target),
+                )
+            )
+            continue
+        verified = dict(entry.get("verified") or {})
+        targets = dict(entry.get("targets") or {})
+        records = verified.get("records", entry.get("records_out"))
+        empty = records == 0
+        for name, label, at_least in (
+            ("k", "k (smallest equivalence class)", True),
+            ("l", "l (fewest distinct sensitive values in a class)", True),
+            ("t", "t (largest distance from the table's distribution)", False),
+        ):
+            value, target = verified.get(name, entry.get(name)), targets.get(name)
+            if value is None and target is None:
+                continue
+            met: bool | None = None
+            if target is not None:
+                if empty:
+                    met = True
+                elif at_least:
+                    met = value is not None and value >= target
+                else:
+                    met = value is None or value <= target + 1e-12
+            measures.append(
+                PrivacyMeasure(
+                    table=table,
+                    measure=label,
+                    measured=_number(value),
+                    required="—" if target is None else f"{'≥' if at_least else '≤'} {target}",
+                    met=met,
+                )
+            )
+        records_in, suppressed = entry.get("records_in"), entry.get("records_suppressed")
+        most = targets.get("max_suppression")
+        if records_in is not None and suppressed is not None and most is not None:
+            share = suppressed / records_in if records_in else 0.0
+            measures.append(
+                PrivacyMeasure(
+                    table=table,
+                    measure="records suppressed",
+                    measured=f"{suppressed:,} of {records_in:,} ({share:.2%})",
+                    required=f"≤ {float(most):.2%}",
+                    met=suppressed <= int(float(most) * records_in),
+                )
+            )
+    return measures
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    """One rejected or changed record: the engine's quarantine columns (all text)."""
+
+    position: int
+    """The row's place in the quarantine file (the paging position)."""
+    record_key: str
+    table: str
+    column: str
+    rule: str
+    value: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A page of a run's quarantine, the search it matches, and how many rows there are."""
+
+    page: Page[QuarantineRow]
+    search: str
+    rows: int
+    """Rows the run's report counts in its quarantine."""
+    matching: int
+    """Rows of the file that match ``search`` (all of them without one)."""
+    available: bool
+    """False before the clean stage wrote the file, or after the work dir was removed."""
+
+
+QUARANTINE_ORDER = ("file_row_number",)
+_QUARANTINE_PAGE = """
+    SELECT file_row_number, record_key, "table", "column", rule, value, message
+    FROM read_parquet($path, file_row_number = true)
+    WHERE file_row_number > $after
+      AND contains(lower(concat_ws(' ', record_key, "table", "column", rule, value, message)),
+                   lower($search))
+    ORDER BY file_row_number LIMIT $limit
+"""
+"""A page after a row: a row matches a search when one of its columns contains it (any
+case, no wildcards); a value is bound, never spliced in."""
+_QUARANTINE_COUNT = """
+    SELECT count(*) FROM read_parquet($path)
+    WHERE contains(lower(concat_ws(' ', record_key, "table", "column", rule, value, message)),
+                   lower($search))
+"""
+
+
+def _quarantine_file(run: RunView, report: dict[str, Any]) -> Path | None:
+    """The quarantine Parquet the report names, if it is there and inside the run's own
+    work directory (a report never points a reader anywhere else)."""
+    named = dict(report.get("quarantine") or {}).get("path")
+    if not named:
+        return None
+    path = Path(str(named)).resolve()
+    if not path.is_relative_to(run_work_dir(run.id).resolve()) or not path.is_file():
+        return None
+    return path
+
+
+def _quarantine(
+    run: RunView, report: dict[str, Any], *, search: str, page_size: int | None, page_token: str
+) -> Quarantine:
+    """One page of the run's quarantine, read by DuckDB from its Parquet file: only the page
+    (and two counts) reach Python, however many rows were rejected. Paged by the row's
+    place in the file with the one signed cursor, scoped to the run and the search."""
+    size = page_size_of(page_size)
+    search = search.strip()
+    scope = scope_of("quarantine", run.id, search)
+    position = _decoded(page_token, scope=scope, order=QUARANTINE_ORDER)
+    after = int(position[0]) if position else -1
+    rows = int(dict(report.get("quarantine") or {}).get("rows") or 0)
+    path = _quarantine_file(run, report)
+    if path is None:
+        return Quarantine(
+            page=Page(items=[], next_page_token=""),
+            search=search,
+            rows=rows,
+            matching=0,
+            available=False,
+        )
+    with duckdb.connect() as con:
+        found = con.execute(
+            _QUARANTINE_PAGE,
+            {"path": str(path), "after": after, "search": search, "limit": size + 1},
+        ).fetchall()
+        counted = con.execute(_QUARANTINE_COUNT, {"path": str(path), "search": search}).fetchone()
+    items = [
+        QuarantineRow(
+            position=int(r[0]),
+            record_key=str(r[1] or ""),
+            table=str(r[2] or ""),
+            column=str(r[3] or ""),
+            rule=str(r[4] or ""),
+            value=None if r[5] is None else str(r[5]),
+            message=str(r[6] or ""),
+        )
+        for r in found
+    ]
+    next_token = ""
+    if len(items) > size:
+        items = items[:size]
+        next_token = signing.dumps(
+            {"p": [items[-1].position], "s": scope}, salt=PAGE_SALT, compress=True
+        )
+    return Quarantine(
+        page=Page(items=items, next_page_token=next_token),
+        search=search,
+        rows=rows,
+        matching=int(counted[0]) if counted else 0,
+        available=True,
+    )
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """Everything a run's page shows: the run, its report, a page of its quarantine, its
+    privacy measures against their targets, and the latest runs of its task."""
+
+    run: RunView
+    report: dict[str, Any]
+    quarantine: Quarantine
+    privacy: list[PrivacyMeasure]
+    trend: list[TrendPoint]
+
+
+def run_page_for_actor(
+    *,
+    actor: Actor,
+    run_id: str,
+    quarantine_search: str = "",
+    quarantine_page_size: int | None = None,
+    quarantine_page_token: str = "",
+) -> RunPage:
+    """GetRun with what a run's page shows around it (the history readers' rule): two
+    queries (the run, its task's latest runs) and one read of the quarantine file."""
+    run = run_get_for_actor(actor=actor, run_id=run_id)
+    report = report_of(run)
+    return RunPage(
+        run=run,
+        report=report,
+        quarantine=_quarantine(
+            run,
+            report,
+            search=quarantine_search,
+            page_size=quarantine_page_size,
+            page_token=quarantine_page_token,
+        ),
+        privacy=privacy_against_targets(report),
+        trend=_task_trend(run.task_id),
+    )
+
+
 def queue_state() -> tuple[int, float]:
     """Runs queued now, and the age in seconds of the oldest (0 when none)."""
-    from django.utils import timezone
-
     queued = Run.objects.filter(state=RunState.QUEUED)
     oldest = queued.order_by("queued_at").values_list("queued_at", flat=True).first()
     age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
