@@ -76,7 +76,15 @@ def _position(item: Model, order: Sequence[str]) -> list[Any]:
     return values
 
 
-def _decoded(page_token: str, *, scope: str, order: Sequence[str]) -> list[Any] | None:
+def page_token_for(position: list[Any], scope: str) -> str:
+    """The signed token of the page after ``position`` (for lists that are not querysets,
+    e.g. rows of a file, paged by the same scheme as every other list)."""
+    return signing.dumps({"p": position, "s": scope}, salt=_SALT, compress=True)
+
+
+def page_position(page_token: str, *, scope: str, order: Sequence[str]) -> list[Any] | None:
+    """The position a page token continues after (None without one); a token of another
+    list or other filters is refused with INVALID_ARGUMENT on ``page_token``."""
     if not page_token:
         return None
     try:
@@ -122,14 +130,12 @@ def keyset_page(
     next page exists.
     """
     size = page_size_of(page_size)
-    position = _decoded(page_token, scope=scope, order=order)
+    position = page_position(page_token, scope=scope, order=order)
     if position is not None:
         queryset = queryset.filter(_after(order, position))
     items = list(queryset.order_by(*order)[: size + 1])
     next_token = ""
     if len(items) > size:
         items = items[:size]
-        next_token = signing.dumps(
-            {"p": _position(items[-1], order), "s": scope}, salt=_SALT, compress=True
-        )
+        next_token = page_token_for(_position(items[-1], order), scope)
     return Page(items=items, next_page_token=next_token)

@@ -14,15 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-from django.core import signing
 from django.utils import timezone
 
 from privetl.common.context import Actor
 from privetl.common.errors import InvalidArgument, NotFound, PermissionDenied
-from privetl.common.paging import _SALT as PAGE_SALT
-from privetl.common.paging import Page, _decoded, keyset_page, page_size_of, scope_of
+from privetl.common.paging import (
+    Page,
+    keyset_page,
+    page_position,
+    page_size_of,
+    page_token_for,
+    scope_of,
+)
 from privetl.data.selectors import run_work_dir
+from privetl.engine.clean.quarantine import quarantine_page
 from privetl.runs.models import Run, RunState
 from privetl.tasks.models import TaskState
 
@@ -367,21 +372,6 @@ class Quarantine:
 
 
 QUARANTINE_ORDER = ("file_row_number",)
-_QUARANTINE_PAGE = """
-    SELECT file_row_number, record_key, "table", "column", rule, value, message
-    FROM read_parquet($path, file_row_number = true)
-    WHERE file_row_number > $after
-      AND contains(lower(concat_ws(' ', record_key, "table", "column", rule, value, message)),
-                   lower($search))
-    ORDER BY file_row_number LIMIT $limit
-"""
-"""A page after a row: a row matches a search when one of its columns contains it (any
-case, no wildcards); a value is bound, never spliced in."""
-_QUARANTINE_COUNT = """
-    SELECT count(*) FROM read_parquet($path)
-    WHERE contains(lower(concat_ws(' ', record_key, "table", "column", rule, value, message)),
-                   lower($search))
-"""
 
 
 def _quarantine_file(run: RunView, report: dict[str, Any]) -> Path | None:
@@ -405,7 +395,7 @@ def _quarantine(
     size = page_size_of(page_size)
     search = search.strip()
     scope = scope_of("quarantine", run.id, search)
-    position = _decoded(page_token, scope=scope, order=QUARANTINE_ORDER)
+    position = page_position(page_token, scope=scope, order=QUARANTINE_ORDER)
     after = int(position[0]) if position else -1
     rows = int(dict(report.get("quarantine") or {}).get("rows") or 0)
     path = _quarantine_file(run, report)
@@ -417,12 +407,7 @@ def _quarantine(
             matching=0,
             available=False,
         )
-    with duckdb.connect() as con:
-        found = con.execute(
-            _QUARANTINE_PAGE,
-            {"path": str(path), "after": after, "search": search, "limit": size + 1},
-        ).fetchall()
-        counted = con.execute(_QUARANTINE_COUNT, {"path": str(path), "search": search}).fetchone()
+    found, matching = quarantine_page(path, after=after, search=search, limit=size + 1)
     items = [
         QuarantineRow(
             position=int(r[0]),
@@ -438,14 +423,12 @@ def _quarantine(
     next_token = ""
     if len(items) > size:
         items = items[:size]
-        next_token = signing.dumps(
-            {"p": [items[-1].position], "s": scope}, salt=PAGE_SALT, compress=True
-        )
+        next_token = page_token_for([items[-1].position], scope)
     return Quarantine(
         page=Page(items=items, next_page_token=next_token),
         search=search,
         rows=rows,
-        matching=int(counted[0]) if counted else 0,
+        matching=matching,
         available=True,
     )
 

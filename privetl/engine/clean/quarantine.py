@@ -10,7 +10,10 @@ rejected values: it is private, written beside the report and never published.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -61,3 +64,33 @@ def rows(
         value=(value.cast("string") if value is not None else ibis.null("string")),
         message=message_value.cast("string"),
     )
+
+
+_PAGE = """
+    SELECT file_row_number, record_key, "table", "column", rule, value, message
+    FROM read_parquet($path, file_row_number = true)
+    WHERE file_row_number > $after
+      AND contains(lower(concat_ws(' ', record_key, "table", "column", rule, value, message)),
+                   lower($search))
+    ORDER BY file_row_number LIMIT $limit
+"""
+_COUNT = """
+    SELECT count(*) FROM read_parquet($path)
+    WHERE contains(lower(concat_ws(' ', record_key, "table", "column", rule, value, message)),
+                   lower($search))
+"""
+
+
+def quarantine_page(
+    path: Path, *, after: int, search: str, limit: int
+) -> tuple[list[tuple[Any, ...]], int]:
+    """Up to ``limit`` rows of a written quarantine after file row ``after`` that contain
+    ``search`` in any column (any case, no wildcards: the text is bound, never spliced in),
+    each as ``(file row, *COLUMNS)``, and how many rows match in all. DuckDB reads the file:
+    only the page reaches Python, however many records were rejected."""
+    with duckdb.connect() as con:
+        rows = con.execute(
+            _PAGE, {"path": str(path), "after": after, "search": search, "limit": limit}
+        ).fetchall()
+        counted = con.execute(_COUNT, {"path": str(path), "search": search}).fetchone()
+    return [tuple(r) for r in rows], int(counted[0]) if counted else 0
