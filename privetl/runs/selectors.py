@@ -8,6 +8,7 @@ directory, read a page at a time by DuckDB, never loaded whole.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -26,10 +27,10 @@ from privetl.common.paging import (
     page_token_for,
     scope_of,
 )
-from privetl.data.selectors import run_work_dir
+from privetl.data.selectors import DATA_ROLE, readable_modules, run_work_dir
 from privetl.engine.clean.quarantine import quarantine_page
 from privetl.runs.models import Run, RunState
-from privetl.tasks.models import TaskState
+from privetl.tasks.models import Task, TaskState
 
 HISTORY_ROLES = frozenset({"PROCESS_ETL_TASK", "MANAGE_DATA", "ADMIN"})
 RUN_ROLE = "PROCESS_ETL_TASK"
@@ -369,6 +370,9 @@ class Quarantine:
     """Rows of the file that match ``search`` (all of them without one)."""
     available: bool
     """False before the clean stage wrote the file, or after the work dir was removed."""
+    withheld_from: str = ""
+    """The destination module whose Data-Managers alone may read the values (set when the
+    caller is not one of them: the quarantine holds raw personal data)."""
 
 
 QUARANTINE_ORDER = ("file_row_number",)
@@ -457,16 +461,29 @@ def run_page_for_actor(
     queries (the run, its task's latest runs) and one read of the quarantine file."""
     run = run_get_for_actor(actor=actor, run_id=run_id)
     report = report_of(run)
+    quarantine = _quarantine(
+        run,
+        report,
+        search=quarantine_search,
+        page_size=quarantine_page_size,
+        page_token=quarantine_page_token,
+    )
+    module = (
+        Task.objects.filter(pk=run.task_id).values_list("ext_datamodule_id", flat=True).first()
+    )
+    if not (DATA_ROLE in actor.roles and readable_modules(actor, [str(module or "")])):
+        # the rejected values are the sources' raw records, before any anonymization: only
+        # a Data-Manager who may read the module sees them; others see the counts
+        quarantine = dataclasses.replace(
+            quarantine,
+            page=Page(items=[], next_page_token=""),
+            matching=0,
+            withheld_from=str(module or run.task_id),
+        )
     return RunPage(
         run=run,
         report=report,
-        quarantine=_quarantine(
-            run,
-            report,
-            search=quarantine_search,
-            page_size=quarantine_page_size,
-            page_token=quarantine_page_token,
-        ),
+        quarantine=quarantine,
         privacy=privacy_against_targets(report),
         trend=_task_trend(run.task_id),
     )
