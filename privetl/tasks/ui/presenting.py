@@ -134,7 +134,7 @@ def problems_of(message: str, *, task_id: str) -> list[Problem]:
             links.append(
                 (
                     f"connection {connection_id}",
-                    f"{reverse('ui-connections')}#connection-{connection_id}",
+                    reverse("ui-connection", args=[connection_id]),
                 )
             )
         for words, (label, kind) in _MISSING.items():

@@ -20,7 +20,7 @@ def test_every_line_is_a_problem_linked_to_what_it_names() -> None:
     ]
     assert second.text.startswith("script 'x'") and second.links == [
         ("script x", "/ui/scripts/x/"),
-        ("connection legacy", "/ui/connections/#connection-legacy"),
+        ("connection legacy", "/ui/connections/legacy/"),
     ]
     assert third.links == [("New uploader", "/ui/scripts/new/uploader/?task_id=t1")]
 
@@ -32,8 +32,8 @@ def test_missing_grants_are_one_problem_each() -> None:
         "owner with AddAccess)"
     )
     destination, source = problems_of(message, task_id="t1")
-    assert destination.links == [("connection customers", "/ui/connections/#connection-customers")]
-    assert source.links == [("connection legacy", "/ui/connections/#connection-legacy")]
+    assert destination.links == [("connection customers", "/ui/connections/customers/")]
+    assert source.links == [("connection legacy", "/ui/connections/legacy/")]
 
 
 def test_a_message_naming_nothing_is_one_problem_without_links() -> None:

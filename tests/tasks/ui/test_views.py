@@ -152,7 +152,7 @@ def test_a_missing_grant_at_release_links_the_connection(eddie: Client, editor, 
     assert response.status_code == 403
     page = response.content.decode()
     assert "you need WRITE or OWNER on the destination module" in page
-    assert 'href="/ui/connections/#connection-customers"' in page
+    assert 'href="/ui/connections/customers/"' in page
 
 
 def test_release_of_a_complete_task(eddie: Client, editor, task) -> None:  # type: ignore[no-untyped-def]
