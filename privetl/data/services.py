@@ -36,6 +36,7 @@ from privetl.data.selectors import (
     require_data_manager,
     run_work_dir,
 )
+from privetl.tasks.models import Task, TaskState
 from privetl.tasks.selectors import task_document
 
 SERVICE = "data"
@@ -269,9 +270,21 @@ def outbox_modify(
     require_data_manager(actor)
     reason = checked_free_text(reason, field="reason", max_length=REASON_MAX_LENGTH)
     parsed = _parse_changes(changes)
+    task_id = OutboxEntry.objects.filter(pk=entry_id).values_list("task_id", flat=True).first()
+    # The task's row first (the lock Start takes when it queues the upload), then the entry:
+    # an edit either lands before the upload is queued, or is refused — never lost in it.
+    task_state = (
+        Task.objects.select_for_update().filter(pk=task_id).values_list("state", flat=True).first()
+    )
     entry = OutboxEntry.objects.select_for_update().filter(pk=entry_id).first()
     if entry is None or not readable_modules(actor, [entry.ext_datamodule_id]):
         raise NotFound(f"outbox entry {entry_id!r} does not exist", field="entry_id")
+    if task_state == TaskState.UPLOADING:
+        raise FailedPrecondition(
+            f"task {entry.task_id!r} is uploading this result; edits are closed until the "
+            "upload ends (Stop the task to take the data back for review)",
+            field="entry_id",
+        )
     if entry.state != OutboxState.AWAITING_REVIEW:
         raise FailedPrecondition(
             f"outbox entry {entry_id!r} is {entry.state.lower()}; only entries awaiting review change",

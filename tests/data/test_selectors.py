@@ -118,3 +118,25 @@ def test_a_record_is_found_by_its_key_only_while_the_entry_awaits_review(
         selectors.entry_record_for_actor(actor=dana, entry_id=entry.id, key="4")
     with pytest.raises(InvalidArgument, match="no records to sort"):
         selectors.entry_page_for_actor(actor=dana, entry_id=entry.id, sort="age")
+
+
+def test_no_edit_once_the_upload_is_queued(settings: Any, tmp_path: Path) -> None:
+    """Start of a task AWAITING_UPLOAD makes it UPLOADING (under the task's lock): an edit
+    after that is refused and changes nothing, so the upload never misses or half-takes it."""
+    from privetl.common.errors import FailedPrecondition
+    from privetl.data import services
+    from privetl.data.models import OutboxEntry
+    from privetl.tasks.models import Task
+    from tests.data.helpers import TASK, make_entry
+    from tests.scripts.helpers import actor_for, connection, grant, user
+
+    settings.RUN_WORK_DIR = tmp_path
+    connection("people")
+    user("dana", "MANAGE_DATA")
+    grant("dana", "people", "READ")
+    entry = make_entry(tmp_path)
+    Task.objects.filter(pk=TASK).update(state="UPLOADING")
+    dana = actor_for("dana", "MANAGE_DATA")
+    with pytest.raises(FailedPrecondition, match="uploading this result"):
+        services.outbox_modify(actor=dana, entry_id=entry.id, changes=[{"delete_key": "1"}])
+    assert OutboxEntry.objects.get(pk=entry.id).revision == 0
