@@ -16,7 +16,7 @@ from privetl.common.errors import InvalidArgument, PermissionDenied
 from privetl.engine.report import QUARANTINE_COLUMNS
 from privetl.runs import selectors
 from privetl.runs.models import Run
-from tests.scripts.helpers import actor_for, task_row
+from tests.scripts.helpers import actor_for, connection, grant, task_row, user
 
 pytestmark = pytest.mark.django_db
 
@@ -121,11 +121,18 @@ def test_a_run_page_reads_one_page_of_its_quarantine(settings: Settings, tmp_pat
         started_by="tom",
         report_json=json.dumps({"quarantine": {"path": str(path), "rows": 7}}),
     )
-    found = selectors.run_page_for_actor(actor=TOM, run_id="r1", quarantine_page_size=3)
+    withheld = selectors.run_page_for_actor(actor=TOM, run_id="r1", quarantine_page_size=3)
+    assert withheld.quarantine.page.items == [] and withheld.quarantine.rows == 7
+    assert withheld.quarantine.withheld_from == "customers"  # raw values: Data-Managers only
+    connection("customers")
+    user("dana", "MANAGE_DATA")
+    grant("dana", "customers", "READ")
+    dana = actor_for("dana", "MANAGE_DATA")
+    found = selectors.run_page_for_actor(actor=dana, run_id="r1", quarantine_page_size=3)
     assert [q.record_key for q in found.quarantine.page.items] == ["v0", "v1", "v2"]
     assert (found.quarantine.rows, found.quarantine.matching) == (7, 7)
     more = selectors.run_page_for_actor(
-        actor=TOM,
+        actor=dana,
         run_id="r1",
         quarantine_page_size=3,
         quarantine_page_token=found.quarantine.page.next_page_token,
