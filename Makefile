@@ -82,7 +82,12 @@ test-postgres: setup
 		echo "SKIPPED: PostgreSQL pass — no server reachable at $(PG_TEST_URL)"; \
 	fi
 
-test: lint check-gen test-sqlite test-postgres
+# The two passes run side by side (their databases and temporary directories are their own):
+# much of each is waiting on servers, workers and JVMs, so together they take little more than
+# the SQLite pass alone. -O prints each pass's output as one block when it ends.
+test: lint check-gen
+	@echo "running the SQLite and PostgreSQL passes side by side; each prints its output when it ends"
+	@$(MAKE) --no-print-directory -j2 -Otarget test-sqlite test-postgres
 
 demo: setup
 	$(RUN) python -m privetl.demo

@@ -84,8 +84,10 @@ def test_a_data_manager_walks_the_pages_in_a_real_browser(live_server: Any, brow
     page.get_by_role("link", name="Runs").click()
     page.get_by_role("link", name=run_id).click()
     page.wait_for_url(f"**/ui/runs/{run_id}/")
-    assert page.locator("svg rect").count() == 4  # two stages, two rules that changed rows
-    assert page.get_by_role("img", name="Seconds per stage").is_visible()
+    stages = page.get_by_role("img", name="Seconds per stage")
+    assert stages.is_visible() and stages.locator("rect").count() == 2  # two stages
+    rules = page.get_by_role("img", name="Rows each rule changed or removed")
+    assert rules.locator("rect").count() == 2  # two rules changed rows
     _shot(page, "run")
 
     page.get_by_role("link", name="Outbox").click()
