@@ -38,6 +38,7 @@ from privetl.engine.metadata import (
     FileSource,
     HttpSource,
     PostgresDestination,
+    Pseudonymize,
     SqlSource,
     Table,
 )
@@ -157,11 +158,18 @@ def anonymize_tables(
     order: each table's rules, its privacy targets enforced (``report.privacy``), the records
     pointing at ones removed since cleaning dropped. ``before_table`` is called before each
     table (a cancelled staged run raises there)."""
-    from privetl.engine.anonymize import SeedKey, anonymize_table, verify_anatomy
+    from privetl.engine.anonymize import (
+        PseudonymKey,
+        SeedKey,
+        anonymize_table,
+        check_collisions,
+        verify_anatomy,
+    )
     from privetl.engine.privacy import enforce
 
     assert report.seed is not None
     key = SeedKey.derive(secret, report.seed)
+    pseudonyms = PseudonymKey.derive(secret, module.id)
     outputs: dict[str, Any] = {}
     removed: dict[str, list[Any]] = {}
     for table in _dependency_order(module):
@@ -169,7 +177,8 @@ def anonymize_tables(
             continue
         if before_table is not None:
             before_table()
-        expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report)
+        expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report, pseudonyms)
+        check_collisions(backend, expr, table, pseudonyms)
 
         def privacy(candidate: Any, record: str | None, table: Table = table) -> Any:
             enforced = enforce(backend, candidate, table, record=record)
@@ -185,6 +194,7 @@ def anonymize_tables(
             key=key,
             unique_records=_unique_records(module, table),
             privacy=privacy if table.privacy is not None else None,
+            pseudonyms=pseudonyms,
         )
         for name, out_expr in anonymized.items():
             # Published tables stay views, computed once, while they are written; only
@@ -351,6 +361,7 @@ def _drop_orphans(
     outputs: dict[str, Any],
     removed: dict[str, list[Any]],
     report: RunReport,
+    pseudonyms: Any = None,
 ) -> Any:
     """Re-check foreign keys against what the referenced table will publish.
 
@@ -362,7 +373,10 @@ def _drop_orphans(
     table's primary key, published unchanged, and no transformation ran, a record dangles
     now exactly when it points at a record removed since cleaning (suppressed, or dropped
     by this same check, in dependency order). That set is small — usually empty, and then
-    this costs nothing; otherwise the check reads the referenced table's output.
+    this costs nothing; otherwise the check reads the referenced table's output. A
+    pseudonymized key counts as unchanged (its tokens are put in last, after privacy, and
+    are one-to-one); where the output is read, its tokens are compared with the tokens of
+    this table's values (validate makes both columns pseudonymize alike).
     """
     for fk in table.foreign_keys:
         if fk.references_table == table.name or fk.column not in expr.columns:
@@ -389,7 +403,13 @@ def _drop_orphans(
             referenced = outputs.get(fk.references_table)
             if referenced is None or fk.references_column not in referenced.columns:
                 continue
-            resolves = expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
+            from privetl.engine.anonymize.pseudonymize import pseudonym
+
+            own = expr[fk.column]
+            op = referenced_table.column(fk.references_column).anonymize
+            if isinstance(op, Pseudonymize):
+                own = pseudonym(own, referenced_table.column(fk.references_column), op, pseudonyms)
+            resolves = own.isnull() | own.isin(referenced[fk.references_column])
             orphans = expr.filter(~resolves)
             dropped = int(backend.count(orphans))  # one count, not two
             expr = expr.filter(resolves)
@@ -421,7 +441,7 @@ def _unchanged_key(module: DataModule, table: Table, column: str) -> bool:
         and table.primary_key is not None
         and table.primary_key.column == column
         and table.anatomize is None
-        and table.column(column).anonymize is None
+        and (table.column(column).anonymize is None or isinstance(table.column(column).anonymize, Pseudonymize))
     )
 
 
