@@ -111,12 +111,23 @@ def extract_sources(
                 rows=result.rows,
                 previous_version=previous.version,
                 previous_rows=previous.rows.get(script.id),
+                undeclared_fields=undeclared_fields(script, module.table(script.table), result.fields_found),
             )
         )
         report.table(script.table).rows_in += result.rows
         check_columns(script, module.table(script.table), result)
         check_not_empty(script, result, base_dir=base_dir)
     return staged
+
+
+def undeclared_fields(script: Any, table: Table, found: tuple[str, ...] | None) -> list[str] | None:
+    """The fields a source has that its table does not declare (never published: extraction
+    reads only declared columns), so that a new field in a source shows in the report; None
+    where the source does not name its fields (JSON, SQL, HTTP, executables)."""
+    if found is None:
+        return None
+    declared = {script.mapping.get(c, c) for c in table.column_names}
+    return [f for f in found if f not in declared]
 
 
 def clean_sources(
@@ -156,7 +167,9 @@ def anonymize_tables(
 ) -> dict[str, Any]:
     """The tables to publish (``<t>_qit``/``<t>_st`` for an anatomized one), in dependency
     order: each table's rules, its privacy targets enforced (``report.privacy``), the records
-    pointing at ones removed since cleaning dropped. ``before_table`` is called before each
+    pointing at ones removed since cleaning dropped. First every unprotected published column
+    is scanned for personal data (``personal_data``; ``report.personal_data``): one that
+    looks personal fails the run with ``UnprotectedPersonalData``. ``before_table`` is called before each
     table (a cancelled staged run raises there)."""
     from privetl.engine.anonymize import (
         PseudonymKey,
@@ -165,8 +178,13 @@ def anonymize_tables(
         check_collisions,
         verify_anatomy,
     )
+    from privetl.engine.personal_data import guard, scan_module
     from privetl.engine.privacy import enforce
 
+    # Before any work: a column that looks personal and has no rule fails the run here.
+    scans = scan_module(backend, module, tables)
+    report.personal_data = [scan.to_dict() for scan in scans]
+    guard(scans)
     assert report.seed is not None
     key = SeedKey.derive(secret, report.seed)
     pseudonyms = PseudonymKey.derive(secret, module.id)
