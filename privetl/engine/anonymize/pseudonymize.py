@@ -113,7 +113,9 @@ def _hex_int(digits: ir.StringValue, count: int) -> ir.IntegerValue:
     alphabet = ibis.literal(_HEX)
     value: ir.IntegerValue = ibis.literal(0, type=dt.int64)
     for i in range(count):
-        value = value * 16 + alphabet.find(digits.substr(i, 1)).cast(dt.int64)
+        # Spark's LOCATE is a 32-bit INT that Ibis types int64 (a plain cast is elided): the
+        # round trip through int32 makes the sum 64-bit before it passes 2^31.
+        value = value * 16 + alphabet.find(digits.substr(i, 1)).cast(dt.int32).cast(dt.int64)
     return value
 
 
