@@ -71,6 +71,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 _PHONE_CHARS = re.compile(r"\+?[0-9 ().\-/]+")
 _PHONE_GROUPS = re.compile(r"[0-9]{3}[ .\-/][0-9]{3}[ .\-/][0-9]{4}")
 _CARD = re.compile(r"[0-9]{4}(?:[ \-]?[0-9]{1,4}){2,4}|[0-9]{13,19}")
+_SEPARATORS = re.compile(r"[ .\-/]")
 _SSN = re.compile(r"[0-9]{3}-[0-9]{2}-[0-9]{4}")
 _TEXT = frozenset({ColumnType.STRING})
 _TEXT_AND_NUMBERS = frozenset({ColumnType.STRING, ColumnType.INTEGER})
@@ -148,7 +149,7 @@ _NATIONAL = _national_modules()
 
 def _national_id(value: str) -> bool:
     text = value.strip()
-    if len(text) > 20 or sum(ch.isdigit() for ch in text) < 6:
+    if len(text) > 30 or len(_SEPARATORS.sub("", text)) > 20 or sum(ch.isdigit() for ch in text) < 6:
         return False
     if _SSN.fullmatch(text):
         return True
@@ -273,7 +274,7 @@ def guard(scans: Iterable[ColumnScan]) -> None:
             continue
         for name, count in scan.personal():
             findings.append(
-                f"{scan.table}.{scan.column} looks like {name}s: {count:,} of {scan.sampled:,} sampled values match"
+                f"{scan.table}.{scan.column}: {count:,} of {scan.sampled:,} sampled values match the pattern {name!r}"
             )
     if findings:
         raise UnprotectedPersonalData(findings)
