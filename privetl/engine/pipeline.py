@@ -421,16 +421,19 @@ def _drop_orphans(
             referenced = outputs.get(fk.references_table)
             if referenced is None or fk.references_column not in referenced.columns:
                 continue
-            from privetl.engine.anonymize.pseudonymize import pseudonym
+            from privetl.engine.anonymize.pseudonymize import with_tokens
 
-            own = expr[fk.column]
+            candidate, own = expr, fk.column
             op = referenced_table.column(fk.references_column).anonymize
             if isinstance(op, Pseudonymize):
-                own = pseudonym(own, referenced_table.column(fk.references_column), op, pseudonyms)
-            resolves = own.isnull() | own.isin(referenced[fk.references_column])
-            orphans = expr.filter(~resolves)
+                # the referenced output holds tokens: compare them with this table's tokens
+                own = "_privetl_fk_token"
+                rule = (fk.column, referenced_table.column(fk.references_column), op)
+                candidate = with_tokens(backend, expr, {own: rule}, pseudonyms)
+            resolves = candidate[own].isnull() | candidate[own].isin(referenced[fk.references_column])
+            orphans = candidate.filter(~resolves).select(*expr.columns)
             dropped = int(backend.count(orphans))  # one count, not two
-            expr = expr.filter(resolves)
+            expr = candidate.filter(resolves).select(*expr.columns)
         if dropped:
             removed.setdefault(table.name, []).append(orphans)
             report.rules.append(

@@ -111,10 +111,10 @@ def anonymize_table(
             t, column.name, list(column.anonymize.within), key=key, record=t[_RECORD], narrow=unique_records
         )
     if table.anatomize is not None:
-        t = pseudonymize(t, table, pseudonyms)
+        t = pseudonymize(backend, t, table, pseudonyms)
         return anatomize(
             backend, t, table.anatomize, table_name=table.name, key=key, record=t[_RECORD]
         )
     if enforce is not None:
         t = enforce(t, unique)
-    return {table.name: pseudonymize(t, table, pseudonyms).select(*published)}
+    return {table.name: pseudonymize(backend, t, table, pseudonyms).select(*published)}

@@ -8,11 +8,12 @@ own gets other tokens for the same values. The same value gives the same token i
 table, so a primary key and the foreign keys referencing it (both pseudonymized) join after
 publication exactly as before.
 
-The HMAC is computed by the engine, in SQL, from functions DuckDB and Spark both have:
-``hex`` (the UTF-8 bytes of a text), ``unhex`` (hex to bytes) and SHA-256 of bytes
-(DuckDB ``sha256``, Spark ``sha2(_, 256)``, one Ibis operation). HMAC is
-``H((K ^ opad) || H((K ^ ipad) || m))``; the two padded keys are constants computed here, so
-each row costs two SHA-256 calls and no Python: the tables stream through the engine as for
+The HMAC is computed by the engine, in SQL: HMAC is ``H((K ^ opad) || H((K ^ ipad) || m))``,
+the two padded keys are constants computed here, and each ``H(prefix || bytes)`` is the
+engine's SHA-256 of a constant joined to a text's UTF-8 bytes or to the inner digest
+(``Backend.sha256_hex``: DuckDB ``sha256`` of ``encode`` and ``||``, Spark ``sha2`` of
+``CAST(_ AS BINARY)`` and ``concat``), the inner digest turned back into bytes by ``unhex``.
+Each row costs two SHA-256 calls and no Python: the tables stream through the engine as for
 every other rule (``bench/pseudonymize_bench.py`` measures it against a Python UDF).
 
 Tokens: text, the first 32 hex digits of the HMAC (128 bits: for a billion distinct values
@@ -29,11 +30,11 @@ foreign key holding the same number get the same token. Nulls stay null.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -79,16 +80,10 @@ class PseudonymKey:
         digest = hmac.new(self.key, value.encode("utf-8"), "sha256").hexdigest()
         return int(digest[:_INT_DIGITS], 16) % (high - low + 1) + low
 
-    def _pads(self) -> tuple[str, str]:
+    def _pads(self) -> tuple[bytes, bytes]:
+        """HMAC's padded keys, ``K ^ ipad`` and ``K ^ opad``."""
         padded = self.key.ljust(_BLOCK, b"\0")
-        inner = bytes(b ^ 0x36 for b in padded).hex().upper()
-        outer = bytes(b ^ 0x5C for b in padded).hex().upper()
-        return inner, outer
-
-
-@ibis.udf.scalar.builtin(name="hex")  # type: ignore[untyped-decorator]
-def _utf8_hex(text: str) -> str:  # type: ignore[empty-body]
-    """The hex digits of ``text``'s UTF-8 bytes (DuckDB's and Spark's ``hex``)."""
+        return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
 
 
 @ibis.udf.scalar.builtin(name="unhex")  # type: ignore[untyped-decorator]
@@ -96,16 +91,13 @@ def _unhex(digits: str) -> dt.binary:
     """The bytes ``digits`` spell (DuckDB's and Spark's ``unhex``)."""
 
 
-def _sha256(data: ir.Value) -> ir.StringValue:
-    """Lower-case hex SHA-256 of bytes; Ibis compiles it to each engine's own function."""
-    return ops.HexDigest(data, "sha256").to_expr()
-
-
-def hmac_hex(key: PseudonymKey, text: ir.StringValue) -> ir.StringValue:
-    """HMAC-SHA256 of ``text`` (its UTF-8 bytes) under ``key``, as 64 lower-case hex digits."""
+def hmac_hex(backend: Backend, key: PseudonymKey, text: ir.StringValue) -> ir.StringValue:
+    """HMAC-SHA256 of ``text`` (its UTF-8 bytes) under ``key``, as 64 lower-case hex digits:
+    ``H((K ^ opad) || H((K ^ ipad) || m))``, each ``H(prefix || bytes)`` the engine's own
+    (``Backend.sha256_hex``)."""
     inner_pad, outer_pad = key._pads()
-    inner = _sha256(_unhex(ibis.literal(inner_pad) + _utf8_hex(text)))
-    return _sha256(_unhex(ibis.literal(outer_pad) + inner))
+    inner = backend.sha256_hex(inner_pad, text)
+    return backend.sha256_hex(outer_pad, _unhex(inner))
 
 
 def _hex_int(digits: ir.StringValue, count: int) -> ir.IntegerValue:
@@ -119,11 +111,8 @@ def _hex_int(digits: ir.StringValue, count: int) -> ir.IntegerValue:
     return value
 
 
-def pseudonym(value: ir.Value, column: Column, op: Pseudonymize, key: PseudonymKey) -> ir.Value:
-    """The token of each value of ``column`` (null stays null): text, or an integer in the
-    rule's range with ``keep_type`` on an integer column."""
-    text = value if column.type is ColumnType.STRING else value.cast(dt.string)
-    digest = hmac_hex(key, text)
+def _token(value: ir.Value, digest: ir.StringValue, column: Column, op: Pseudonymize) -> ir.Value:
+    """The token of ``value`` from its HMAC ``digest`` (null stays null)."""
     if op.keep_type and column.type is ColumnType.INTEGER:
         low, high = op.token_range
         token: ir.Value = _hex_int(digest, _INT_DIGITS) % (high - low + 1) + low
@@ -131,19 +120,50 @@ def pseudonym(value: ir.Value, column: Column, op: Pseudonymize, key: PseudonymK
     return ibis.ifelse(value.isnull(), ibis.null(dt.string), digest.substr(0, TEXT_TOKEN_DIGITS))
 
 
+def with_tokens(
+    backend: Backend,
+    expr: ir.Table,
+    tokens: Mapping[str, tuple[str, Column, Pseudonymize]],
+    key: PseudonymKey,
+) -> ir.Table:
+    """``expr`` with column ``name`` holding the tokens of column ``source`` for every
+    ``name: (source, column, rule)`` of ``tokens`` (``name == source`` replaces the values).
+
+    Two projections: the HMACs, then the tokens read from them. An integer token reads its
+    digest 15 times, and SQL engines compute an expression as often as it is written; a
+    digest stored in a column of its own is computed once per row (as ``seeded.py`` does).
+    """
+    if not tokens:
+        return expr
+    digests = {
+        f"_privetl_digest_{name}": hmac_hex(
+            backend, key, expr[source] if column.type is ColumnType.STRING else expr[source].cast(dt.string)
+        )
+        for name, (source, column, _) in tokens.items()
+    }
+    t = expr.mutate(**digests)
+    t = t.mutate(
+        **{
+            name: _token(t[source], t[f"_privetl_digest_{name}"], column, op)
+            for name, (source, column, op) in tokens.items()
+        }
+    )
+    return t.drop(*digests)
+
+
 def pseudonymized_columns(table: Table) -> list[tuple[Column, Pseudonymize]]:
     """The columns of ``table`` with a pseudonymize rule, in declared order."""
     return [(c, c.anonymize) for c in table.columns if isinstance(c.anonymize, Pseudonymize)]
 
 
-def pseudonymize(expr: ir.Table, table: Table, key: PseudonymKey | None) -> ir.Table:
+def pseudonymize(backend: Backend, expr: ir.Table, table: Table, key: PseudonymKey | None) -> ir.Table:
     """``expr`` with every pseudonymized column of ``table`` replaced by its tokens."""
     rules = [(c, op) for c, op in pseudonymized_columns(table) if c.name in expr.columns]
     if not rules:
         return expr
     if key is None:
         raise EngineError(f"table {table.name!r} pseudonymizes columns, and no module key was given")
-    return expr.mutate(**{c.name: pseudonym(expr[c.name], c, op, key) for c, op in rules})
+    return with_tokens(backend, expr, {c.name: (c.name, c, op) for c, op in rules}, key)
 
 
 def check_collisions(backend: Backend, expr: ir.Table, table: Table, key: PseudonymKey | None) -> dict[str, int]:
@@ -160,11 +180,17 @@ def check_collisions(backend: Backend, expr: ir.Table, table: Table, key: Pseudo
     ]
     if not rules or key is None:
         return {}
+    t = with_tokens(
+        backend,
+        expr.select(*[c.name for c, _ in rules]),
+        {f"_privetl_token_{c.name}": (c.name, c, op) for c, op in rules},
+        key,
+    )
     measures: dict[str, ir.Value] = {}
-    for column, op in rules:
-        measures[f"values_{column.name}"] = expr[column.name].nunique()
-        measures[f"tokens_{column.name}"] = pseudonym(expr[column.name], column, op, key).nunique()
-    counts = backend.rows(expr.aggregate(**measures))[0]
+    for column, _ in rules:
+        measures[f"values_{column.name}"] = t[column.name].nunique()
+        measures[f"tokens_{column.name}"] = t[f"_privetl_token_{column.name}"].nunique()
+    counts = backend.rows(t.aggregate(**measures))[0]
     checked: dict[str, int] = {}
     for column, op in rules:
         values, tokens = int(counts[f"values_{column.name}"] or 0), int(counts[f"tokens_{column.name}"] or 0)

@@ -10,10 +10,12 @@ from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from privetl.engine.backends.base import Backend
+from privetl.engine.backends.base import Backend, _unhex
 from privetl.engine.errors import EngineInterrupted, EngineOutOfMemory
 
 BATCH_ROWS = 1_000_000
@@ -192,6 +194,15 @@ class DuckDBBackend(Backend):
             self.con.raw_sql(f"COPY ({self.compile(expr)}) TO {_string(str(path))} (FORMAT parquet)")
         return int(pq.read_metadata(path).num_rows)
 
+    def sha256_hex(self, prefix: bytes, data: ir.Value) -> ir.StringValue:
+        """DuckDB's: a text's UTF-8 bytes are ``encode(text)`` (its cast to BLOB reads escapes
+        and refuses other non-ASCII text), and blobs join with the ``||`` operator (``concat``
+        returns text). Three times faster than going through ``hex``/``unhex``
+        (bench/pseudonymize_bench.py)."""
+        body = _utf8(data) if data.type().is_string() else data
+        joined = _blob_concat(_unhex(ibis.literal(prefix.hex())), body)
+        return ops.HexDigest(joined, "sha256").to_expr()
+
     def interrupt(self) -> None:
         """Interrupt the running query (DuckDB's ``interrupt``, safe from another thread);
         every later call of this backend fails with ``EngineInterrupted``."""
@@ -220,3 +231,13 @@ def _string(text: str) -> str:
 def _quote(identifier: str) -> str:
     """A DuckDB quoted identifier (names come from the pipeline, but quote them anyway)."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+@ibis.udf.scalar.builtin(name="encode")  # type: ignore[untyped-decorator]
+def _utf8(text: str) -> dt.binary:
+    """A text's UTF-8 bytes (DuckDB's ``encode``)."""
+
+
+@ibis.udf.scalar.builtin(name="||")  # type: ignore[untyped-decorator]
+def _blob_concat(head: dt.binary, tail: dt.binary) -> dt.binary:
+    """Two blobs joined: DuckDB's ``||`` operator, called as the function it is."""
