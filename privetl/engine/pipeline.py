@@ -196,7 +196,7 @@ def anonymize_tables(
         if before_table is not None:
             before_table()
         expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report, pseudonyms)
-        check_collisions(backend, expr, table, pseudonyms)
+        check_collisions(backend, expr, table, pseudonyms, checked_elsewhere=_keys_checked_elsewhere(module, table))
 
         def privacy(candidate: Any, record: str | None, table: Table = table) -> Any:
             enforced = enforce(backend, candidate, table, record=record)
@@ -445,6 +445,20 @@ def _drop_orphans(
                 )
             )
     return expr
+
+
+def _keys_checked_elsewhere(module: DataModule, table: Table) -> frozenset[str]:
+    """The foreign keys of ``table`` whose pseudonyms need no collision check of their own:
+    cleaning left their values among the referenced column's (checked with its table, which
+    comes first in dependency order), and no transformation has rewritten them since."""
+    if module.transformations:
+        return frozenset()
+    return frozenset(
+        fk.column
+        for fk in table.foreign_keys
+        if fk.references_table != table.name
+        and isinstance(module.table(fk.references_table).column(fk.references_column).anonymize, Pseudonymize)
+    )
 
 
 def _unique_records(module: DataModule, table: Table) -> bool:

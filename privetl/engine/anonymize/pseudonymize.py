@@ -166,17 +166,26 @@ def pseudonymize(backend: Backend, expr: ir.Table, table: Table, key: PseudonymK
     return with_tokens(backend, expr, {c.name: (c.name, c, op) for c, op in rules}, key)
 
 
-def check_collisions(backend: Backend, expr: ir.Table, table: Table, key: PseudonymKey | None) -> dict[str, int]:
+def check_collisions(
+    backend: Backend,
+    expr: ir.Table,
+    table: Table,
+    key: PseudonymKey | None,
+    *,
+    checked_elsewhere: frozenset[str] = frozenset(),
+) -> dict[str, int]:
     """Count each integer-token column's distinct values against its distinct tokens (one
     query for all of them); ``PseudonymCollision`` names the column when two values share a
     token. Returns column -> distinct values checked (empty: nothing to check).
 
     ``expr`` holds the values as cleaned: every value that can be published is among them.
+    ``checked_elsewhere``: columns whose values are all among a column already checked (a
+    foreign key, cleaned, of a checked key): tokens that do not collide there do not here.
     """
     rules = [
         (c, op)
         for c, op in pseudonymized_columns(table)
-        if op.keep_type and c.type is ColumnType.INTEGER and c.name in expr.columns
+        if op.keep_type and c.type is ColumnType.INTEGER and c.name in expr.columns and c.name not in checked_elsewhere
     ]
     if not rules or key is None:
         return {}
