@@ -9,7 +9,8 @@ table, so a primary key and the foreign keys referencing it (both pseudonymized)
 publication exactly as before.
 
 The HMAC is computed by the engine, in SQL: HMAC is ``H((K ^ opad) || H((K ^ ipad) || m))``,
-the two padded keys are constants computed here, and each ``H(prefix || bytes)`` is the
+the two padded keys are computed here and joined to the rows from a one-row table (never
+written into the SQL text), and each ``H(prefix || bytes)`` is the
 engine's SHA-256 of a constant joined to a text's UTF-8 bytes or to the inner digest
 (``Backend.sha256_hex``: DuckDB ``sha256`` of ``encode`` and ``||``, Spark ``sha2`` of
 ``CAST(_ AS BINARY)`` and ``concat``), the inner digest turned back into bytes by ``unhex``.
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -50,6 +52,8 @@ _INT_DIGITS = 15
 _HEX = "0123456789abcdef"
 _BLOCK = 64
 """SHA-256's block size: HMAC pads its key to it."""
+INNER_PAD = "_privetl_hmac_inner_pad"
+OUTER_PAD = "_privetl_hmac_outer_pad"
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,16 @@ class PseudonymKey:
         digest = hmac.new(self.key, value.encode("utf-8"), "sha256").hexdigest()
         return int(digest[:_INT_DIGITS], 16) % (high - low + 1) + low
 
-    def _pads(self) -> tuple[bytes, bytes]:
-        """HMAC's padded keys, ``K ^ ipad`` and ``K ^ opad``."""
+    def pads(self) -> ir.Table:
+        """HMAC's padded keys, ``K ^ ipad`` and ``K ^ opad``, as a one-row in-memory table
+        (columns ``INNER_PAD``, ``OUTER_PAD``): joined to the rows rather than written into
+        the SQL, whose text an engine may quote in an error message or a log — the padded
+        keys give the key, and the key lets anyone compute the token of a guessed value."""
         padded = self.key.ljust(_BLOCK, b"\0")
-        return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
+        inner, outer = bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
+        return ibis.memtable(
+            pa.table({INNER_PAD: pa.array([inner], pa.binary()), OUTER_PAD: pa.array([outer], pa.binary())})
+        )
 
 
 @ibis.udf.scalar.builtin(name="unhex")  # type: ignore[untyped-decorator]
@@ -91,11 +101,12 @@ def _unhex(digits: str) -> dt.binary:
     """The bytes ``digits`` spell (DuckDB's and Spark's ``unhex``)."""
 
 
-def hmac_hex(backend: Backend, key: PseudonymKey, text: ir.StringValue) -> ir.StringValue:
-    """HMAC-SHA256 of ``text`` (its UTF-8 bytes) under ``key``, as 64 lower-case hex digits:
-    ``H((K ^ opad) || H((K ^ ipad) || m))``, each ``H(prefix || bytes)`` the engine's own
-    (``Backend.sha256_hex``)."""
-    inner_pad, outer_pad = key._pads()
+def hmac_hex(
+    backend: Backend, inner_pad: ir.BinaryValue, outer_pad: ir.BinaryValue, text: ir.StringValue
+) -> ir.StringValue:
+    """HMAC-SHA256 of ``text`` (its UTF-8 bytes), as 64 lower-case hex digits:
+    ``H((K ^ opad) || H((K ^ ipad) || m))`` with the padded keys of ``PseudonymKey.pads``,
+    each ``H(prefix || bytes)`` the engine's own (``Backend.sha256_hex``)."""
     inner = backend.sha256_hex(inner_pad, text)
     return backend.sha256_hex(outer_pad, _unhex(inner))
 
@@ -135,13 +146,17 @@ def with_tokens(
     """
     if not tokens:
         return expr
+    keyed = expr.cross_join(key.pads())
     digests = {
         f"_privetl_digest_{name}": hmac_hex(
-            backend, key, expr[source] if column.type is ColumnType.STRING else expr[source].cast(dt.string)
+            backend,
+            keyed[INNER_PAD],
+            keyed[OUTER_PAD],
+            keyed[source] if column.type is ColumnType.STRING else keyed[source].cast(dt.string),
         )
         for name, (source, column, _) in tokens.items()
     }
-    t = expr.mutate(**digests)
+    t = keyed.mutate(**digests).drop(INNER_PAD, OUTER_PAD)
     t = t.mutate(
         **{
             name: _token(t[source], t[f"_privetl_digest_{name}"], column, op)

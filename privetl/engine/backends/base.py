@@ -117,14 +117,13 @@ class Backend(ABC):
             total += int(pq.read_metadata(path).num_rows)
         return offsets
 
-    def sha256_hex(self, prefix: bytes, data: ir.Value) -> ir.StringValue:
+    def sha256_hex(self, prefix: ir.BinaryValue, data: ir.Value) -> ir.StringValue:
         """Lower-case hex SHA-256 of ``prefix`` followed by ``data``'s bytes (a text's UTF-8
         bytes, or binary): the step HMAC is made of, computed by the engine (see
         ``anonymize/pseudonymize.py``). The default is Spark SQL's: ``CAST(text AS BINARY)`` is
         UTF-8, ``concat`` joins binaries; engines whose cast or concat differ override it."""
-        head = _unhex(ibis.literal(prefix.hex()))
         body = data.cast(dt.binary) if data.type().is_string() else data
-        return ops.HexDigest(_binary_concat(head, body), "sha256").to_expr()
+        return ops.HexDigest(_binary_concat(prefix, body), "sha256").to_expr()
 
     @abstractmethod
     def interrupt(self) -> None:
@@ -138,11 +137,6 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the engine (temporary tables, spill files, the JVM for Spark)."""
-
-
-@ibis.udf.scalar.builtin(name="unhex")  # type: ignore[untyped-decorator]
-def _unhex(digits: str) -> dt.binary:
-    """The bytes ``digits`` spell (``unhex`` in DuckDB and Spark alike)."""
 
 
 @ibis.udf.scalar.builtin(name="concat")  # type: ignore[untyped-decorator]

@@ -71,6 +71,17 @@ def test_tokens_are_keyed_by_the_secret_and_the_module_not_the_seed(duckdb_backe
     assert KEY.key.hex() not in repr(KEY) and str(KEY.key) not in repr(KEY)  # the key never reaches a log
 
 
+def test_the_key_is_never_written_into_the_sql(duckdb_backend: Backend) -> None:
+    """Engines quote their SQL in errors and logs: the padded keys come from a joined table."""
+    expr = ibis.memtable({"id": [1], "v": ["a"]}, schema={"id": "int64", "v": "string"})
+    out = anonymize_table(duckdb_backend, expr, _table({"op": "pseudonymize"}), key=SEED_KEY, pseudonyms=KEY)["t"]
+    sql = duckdb_backend.compile(out).lower()
+    padded = KEY.key.ljust(64, b"\0")
+    for secret in (KEY.key, bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)):
+        assert secret.hex() not in sql and secret.hex()[:16] not in sql
+    assert "sha256" in sql
+
+
 def test_integer_tokens_keep_the_type_within_the_range(duckdb_backend: Backend) -> None:
     rule = {"op": "pseudonymize", "keep_type": True, "min": 100_000, "max": 999_999}
     values = [1, 2, 3, 1, None, 250]
