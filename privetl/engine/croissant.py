@@ -40,7 +40,7 @@ from privetl.engine.jsonld import (
     module_to_document,
     version_string,
 )
-from privetl.engine.metadata import ColumnType, DataModule, Generalize, Perturb, Table
+from privetl.engine.metadata import ColumnType, DataModule, Generalize, Perturb, Pseudonymize, Table
 
 PARQUET = "application/x-parquet"
 ANATOMY_GROUP = "group_id"
@@ -108,13 +108,15 @@ def published_type(column_type: ColumnType, op: Any) -> ColumnType:
     """The type of a column's published values after its anonymization, by the rules.
 
     Bands, truncation and hierarchies publish text; noise on an integer publishes a double
-    unless rounded to 0 decimals. ``version_document``'s ``schemas`` (the published Arrow
+    unless rounded to 0 decimals; pseudonyms are text unless an integer column keeps its type. ``version_document``'s ``schemas`` (the published Arrow
     schemas) override this where given.
     """
     if isinstance(op, Generalize) and (op.band is not None or op.truncate is not None or op.hierarchy is not None):
         return ColumnType.STRING
     if isinstance(op, Perturb) and column_type is ColumnType.INTEGER and (op.round is None or op.round > 0):
         return ColumnType.DOUBLE
+    if isinstance(op, Pseudonymize) and not (op.keep_type and column_type is ColumnType.INTEGER):
+        return ColumnType.STRING
     return column_type
 
 

@@ -77,3 +77,23 @@ class EngineOutOfMemory(EngineError):
 class EngineInterrupted(EngineError):
     """The engine's running work was interrupted on request (``Backend.interrupt``); the
     backend cannot be used further and the result of the interrupted call is lost."""
+
+
+class PseudonymCollision(EngineError):
+    """Two values of a pseudonymized column met on one integer token: publishing would merge
+    their records, so the run fails and publishes nothing (widen the token range)."""
+
+
+class UnprotectedPersonalData(EngineError):
+    """A published column with no anonymization rule looks like personal data (e-mail
+    addresses, phone numbers, ...); nothing is published. ``findings`` names each column,
+    the pattern and how many sampled values matched."""
+
+    def __init__(self, findings: list[str]) -> None:
+        self.findings = list(findings)
+        lines = "\n".join(f"  - {f}" for f in self.findings)
+        super().__init__(
+            f"{len(self.findings)} published column(s) look like personal data and have no anonymization rule:\n"
+            f"{lines}\nGive each a rule in privetl:anonymize (suppress, pseudonymize, generalize, ...), or mark a "
+            'column whose values are truly public with "privetl:public": true'
+        )

@@ -95,6 +95,7 @@ PRIVETL_TERMS = (
     "privetl:engine",
     "privetl:seedUsed",
     "privetl:notes",
+    "privetl:public",
 )
 """Every privetl: term; all are JSON literals (see the module docstring)."""
 
@@ -176,6 +177,7 @@ FIELD_KEYS = frozenset({
     "@type", "@id", "name", "description", "dataType", "source", "references", "examples",
     "equivalentProperty", "isArray", "arrayShape", "repeated",
     "privetl:columnType", "privetl:empty", "privetl:range", "privetl:anonymize", "privetl:references",
+    "privetl:public",
 })
 FOREIGN_KEY_TERM = "privetl:foreignKey"
 FOREIGN_KEY_OPTIONS = frozenset(ForeignKey.model_fields) - {"column", "references_table", "references_column"}
@@ -491,7 +493,9 @@ def _read_field(
             f"{path}.dataType",
             f"unsupported dataType {json.dumps(node['dataType'])}; use one of " + ", ".join(DATA_TYPES.values()),
         )
-    for key, target in (("privetl:empty", "empty"), ("privetl:range", "range"), ("privetl:anonymize", "anonymize")):
+    for key, target in (
+        ("privetl:empty", "empty"), ("privetl:range", "range"), ("privetl:anonymize", "anonymize"), ("privetl:public", "public"),
+    ):
         if key in node:
             column[target] = copy.deepcopy(node[key])
         reading.add((*loc, target), json_path([key], path), node.get(key))
@@ -661,6 +665,8 @@ def record_sets(module: DataModule) -> list[dict[str, Any]]:
                 fld["privetl:range"] = _dump(column.range)
             if column.anonymize is not None:
                 fld["privetl:anonymize"] = _dump(column.anonymize, tag="op")
+            if column.public:
+                fld["privetl:public"] = True
             fields.append(fld)
         record_set: dict[str, Any] = {"@type": "cr:RecordSet", "@id": table.name, "name": table.name}
         if table.description:

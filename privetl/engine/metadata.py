@@ -183,7 +183,50 @@ class Perturb(Model):
     round: int | None = Field(default=None, description="Round to this many decimals after adding noise (0 for integers).")
 
 
-ColumnAnonymization = Annotated[Generalize | Suppress | Permute | Perturb, Field(discriminator="op")]
+PSEUDONYM_MIN = 1
+PSEUDONYM_MAX = 2**53 - 1
+"""Default range of integer pseudonyms: positive, and exact in every JSON reader (doubles)."""
+
+
+class Pseudonymize(Model):
+    """Replace an identifier with a keyed token (HMAC-SHA256 of its value under the module's
+    key), the same value giving the same token in every table of the module, so a primary key
+    and the foreign keys that reference it still join.
+
+    Text tokens are 32 hex digits (128 bits: a collision is never expected). With
+    ``keep_type`` an integer column's tokens are integers in [``min``, ``max``]; there two
+    values may meet on one token, and the run then fails rather than merging two records.
+    """
+
+    op: Literal["pseudonymize"] = "pseudonymize"
+    keep_type: bool = Field(
+        default=False,
+        description=(
+            "True: an integer column's tokens stay integers, in [min, max] (a collision fails the "
+            "run); False: tokens are text (32 hex digits) and the column is published as text."
+        ),
+    )
+    min: int | None = Field(default=None, ge=0, le=2**62, description=f"Smallest integer token (keep_type only; default {PSEUDONYM_MIN}).")
+    max: int | None = Field(default=None, ge=0, le=2**62, description="Largest integer token (keep_type only; default 2^53-1).")
+
+    @model_validator(mode="after")
+    def _range(self) -> Pseudonymize:
+        if not self.keep_type and (self.min is not None or self.max is not None):
+            raise ValueError("min and max bound integer tokens: set keep_type to true, or remove them")
+        if self.token_range[0] >= self.token_range[1]:
+            raise ValueError(f"the token range min {self.token_range[0]} must be below max {self.token_range[1]}")
+        return self
+
+    @property
+    def token_range(self) -> tuple[int, int]:
+        """(min, max) of integer tokens, the defaults filled in."""
+        return (
+            PSEUDONYM_MIN if self.min is None else self.min,
+            PSEUDONYM_MAX if self.max is None else self.max,
+        )
+
+
+ColumnAnonymization = Annotated[Generalize | Suppress | Permute | Perturb | Pseudonymize, Field(discriminator="op")]
 
 
 class Anatomize(Model):
@@ -224,6 +267,14 @@ class Column(Model):
     empty: EmptyRule = Field(default_factory=EmptyRule, description="Strategy for empty values.")
     range: RangeRule | None = Field(default=None, description="Allowed range (numeric and date columns only).")
     anonymize: ColumnAnonymization | None = Field(default=None, description="Anonymization applied to this column.")
+    public: bool = Field(
+        default=False,
+        description=(
+            "Published as it is even if its values look like personal data (privetl:public): the "
+            "scan of unprotected columns before publishing then passes it over. For data that is "
+            "truly public, such as a shop's own support address."
+        ),
+    )
 
 
 class Table(Model):

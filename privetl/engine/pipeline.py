@@ -38,6 +38,7 @@ from privetl.engine.metadata import (
     FileSource,
     HttpSource,
     PostgresDestination,
+    Pseudonymize,
     SqlSource,
     Table,
 )
@@ -110,12 +111,23 @@ def extract_sources(
                 rows=result.rows,
                 previous_version=previous.version,
                 previous_rows=previous.rows.get(script.id),
+                undeclared_fields=undeclared_fields(script, module.table(script.table), result.fields_found),
             )
         )
         report.table(script.table).rows_in += result.rows
         check_columns(script, module.table(script.table), result)
         check_not_empty(script, result, base_dir=base_dir)
     return staged
+
+
+def undeclared_fields(script: Any, table: Table, found: tuple[str, ...] | None) -> list[str] | None:
+    """The fields a source has that its table does not declare (never published: extraction
+    reads only declared columns), so that a new field in a source shows in the report; None
+    where the source does not name its fields (JSON, SQL, HTTP, executables)."""
+    if found is None:
+        return None
+    declared = {script.mapping.get(c, c) for c in table.column_names}
+    return [f for f in found if f not in declared]
 
 
 def clean_sources(
@@ -155,13 +167,27 @@ def anonymize_tables(
 ) -> dict[str, Any]:
     """The tables to publish (``<t>_qit``/``<t>_st`` for an anatomized one), in dependency
     order: each table's rules, its privacy targets enforced (``report.privacy``), the records
-    pointing at ones removed since cleaning dropped. ``before_table`` is called before each
+    pointing at ones removed since cleaning dropped. First every unprotected published column
+    is scanned for personal data (``personal_data``; ``report.personal_data``): one that
+    looks personal fails the run with ``UnprotectedPersonalData``. ``before_table`` is called before each
     table (a cancelled staged run raises there)."""
-    from privetl.engine.anonymize import SeedKey, anonymize_table, verify_anatomy
+    from privetl.engine.anonymize import (
+        PseudonymKey,
+        SeedKey,
+        anonymize_table,
+        check_collisions,
+        verify_anatomy,
+    )
+    from privetl.engine.personal_data import guard, scan_module
     from privetl.engine.privacy import enforce
 
+    # Before any work: a column that looks personal and has no rule fails the run here.
+    scans = scan_module(backend, module, tables)
+    report.personal_data = [scan.to_dict() for scan in scans]
+    guard(scans)
     assert report.seed is not None
     key = SeedKey.derive(secret, report.seed)
+    pseudonyms = PseudonymKey.derive(secret, module.id)
     outputs: dict[str, Any] = {}
     removed: dict[str, list[Any]] = {}
     for table in _dependency_order(module):
@@ -169,7 +195,8 @@ def anonymize_tables(
             continue
         if before_table is not None:
             before_table()
-        expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report)
+        expr = _drop_orphans(backend, module, table, tables[table.name], outputs, removed, report, pseudonyms)
+        check_collisions(backend, expr, table, pseudonyms, checked_elsewhere=_keys_checked_elsewhere(module, table))
 
         def privacy(candidate: Any, record: str | None, table: Table = table) -> Any:
             enforced = enforce(backend, candidate, table, record=record)
@@ -185,6 +212,7 @@ def anonymize_tables(
             key=key,
             unique_records=_unique_records(module, table),
             privacy=privacy if table.privacy is not None else None,
+            pseudonyms=pseudonyms,
         )
         for name, out_expr in anonymized.items():
             # Published tables stay views, computed once, while they are written; only
@@ -351,6 +379,7 @@ def _drop_orphans(
     outputs: dict[str, Any],
     removed: dict[str, list[Any]],
     report: RunReport,
+    pseudonyms: Any = None,
 ) -> Any:
     """Re-check foreign keys against what the referenced table will publish.
 
@@ -362,7 +391,10 @@ def _drop_orphans(
     table's primary key, published unchanged, and no transformation ran, a record dangles
     now exactly when it points at a record removed since cleaning (suppressed, or dropped
     by this same check, in dependency order). That set is small — usually empty, and then
-    this costs nothing; otherwise the check reads the referenced table's output.
+    this costs nothing; otherwise the check reads the referenced table's output. A
+    pseudonymized key counts as unchanged (its tokens are put in last, after privacy, and
+    are one-to-one); where the output is read, its tokens are compared with the tokens of
+    this table's values (validate makes both columns pseudonymize alike).
     """
     for fk in table.foreign_keys:
         if fk.references_table == table.name or fk.column not in expr.columns:
@@ -389,10 +421,19 @@ def _drop_orphans(
             referenced = outputs.get(fk.references_table)
             if referenced is None or fk.references_column not in referenced.columns:
                 continue
-            resolves = expr[fk.column].isnull() | expr[fk.column].isin(referenced[fk.references_column])
-            orphans = expr.filter(~resolves)
+            from privetl.engine.anonymize.pseudonymize import with_tokens
+
+            candidate, own = expr, fk.column
+            op = referenced_table.column(fk.references_column).anonymize
+            if isinstance(op, Pseudonymize):
+                # the referenced output holds tokens: compare them with this table's tokens
+                own = "_privetl_fk_token"
+                rule = (fk.column, referenced_table.column(fk.references_column), op)
+                candidate = with_tokens(backend, expr, {own: rule}, pseudonyms)
+            resolves = candidate[own].isnull() | candidate[own].isin(referenced[fk.references_column])
+            orphans = candidate.filter(~resolves).select(*expr.columns)
             dropped = int(backend.count(orphans))  # one count, not two
-            expr = expr.filter(resolves)
+            expr = candidate.filter(resolves).select(*expr.columns)
         if dropped:
             removed.setdefault(table.name, []).append(orphans)
             report.rules.append(
@@ -404,6 +445,20 @@ def _drop_orphans(
                 )
             )
     return expr
+
+
+def _keys_checked_elsewhere(module: DataModule, table: Table) -> frozenset[str]:
+    """The foreign keys of ``table`` whose pseudonyms need no collision check of their own:
+    cleaning left their values among the referenced column's (checked with its table, which
+    comes first in dependency order), and no transformation has rewritten them since."""
+    if module.transformations:
+        return frozenset()
+    return frozenset(
+        fk.column
+        for fk in table.foreign_keys
+        if fk.references_table != table.name
+        and isinstance(module.table(fk.references_table).column(fk.references_column).anonymize, Pseudonymize)
+    )
 
 
 def _unique_records(module: DataModule, table: Table) -> bool:
@@ -421,7 +476,7 @@ def _unchanged_key(module: DataModule, table: Table, column: str) -> bool:
         and table.primary_key is not None
         and table.primary_key.column == column
         and table.anatomize is None
-        and table.column(column).anonymize is None
+        and (table.column(column).anonymize is None or isinstance(table.column(column).anonymize, Pseudonymize))
     )
 
 

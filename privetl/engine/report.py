@@ -54,6 +54,9 @@ class SourceCount:
     previous_rows: int | None = None
     """Rows this script delivered for ``previous_version``; None when it had none to give
     (the first version, or a script that version did not have)."""
+    undeclared_fields: list[str] | None = None
+    """Fields the source has and the module does not declare: never published, listed so a
+    schema change in a source shows; None where the source does not name its fields."""
 
 
 @dataclass
@@ -109,6 +112,10 @@ class RunReport:
     privacy: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     report_path: str | None = None
+    personal_data: list[dict[str, Any]] = field(default_factory=list)
+    """The scan of unprotected published columns before publishing (``engine.personal_data``):
+    per column its table, name, values sampled, matches per pattern, whether it is marked
+    public and the patterns it looks like; counts only, never a value."""
 
     @property
     def version_published(self) -> int | None:
@@ -226,6 +233,8 @@ def render_summary(report: RunReport) -> str:
             if s.previous_version is not None:
                 line += f"   {_previous_text(s)}"
             lines.append(line)
+            if s.undeclared_fields:
+                lines.append(f"    {'':<{width}}     undeclared fields, not published: {', '.join(s.undeclared_fields)}")
     if report.tables:
         lines.append("")
         lines.append(f"  {'table':<20} {'rows in':>10} {'rows out':>10}")
@@ -243,6 +252,8 @@ def render_summary(report: RunReport) -> str:
         f"  quarantine {report.quarantine.rows:,} rejected record(s)"
         + (f" in {report.quarantine.path}" if report.quarantine.path else "")
     )
+    if report.personal_data:
+        lines.append(f"  personal {_personal_text(report.personal_data)}")
     for name, measures in report.privacy.items():
         lines.append(f"  privacy  {name}: {_privacy_text(measures)}")
     if report.timings:
@@ -266,6 +277,16 @@ def _previous_text(source: SourceCount) -> str:
         change = (source.rows - source.previous_rows) / source.previous_rows
         text += f" ({change:+.0%})"
     return text
+
+
+def _personal_text(scans: list[dict[str, Any]]) -> str:
+    """One line on the scan for personal data: what was sampled, and what looked personal."""
+    flagged = [
+        f"{s['table']}.{s['column']} ({', '.join(s.get('looks_personal', []))}{', public' if s.get('public') else ''})"
+        for s in scans if s.get("looks_personal")
+    ]
+    text = f"data scan: {len(scans)} unprotected column(s) sampled"
+    return text + (": " + "; ".join(flagged) if flagged else ", none looks personal")
 
 
 def _privacy_text(measures: Any) -> str:

@@ -323,6 +323,15 @@ class _Checks:
         elif kind == "suppress":
             if op.get("keep") and column_type != ColumnType.STRING:
                 self.report((*loc, "keep"), f"keep applies to string columns; {name!r} is a {column_type} column (omit keep)")
+        elif kind == "pseudonymize":
+            if column_type not in (ColumnType.STRING, ColumnType.INTEGER):
+                self.report(loc, f"pseudonymize applies to identifiers, string and integer columns; {name!r} is a {column_type} column")
+            elif op.get("keep_type") and column_type != ColumnType.INTEGER:
+                self.report(
+                    (*loc, "keep_type"),
+                    f"keep_type gives integer tokens to integer columns; {name!r} is a {column_type} column, "
+                    "whose tokens are text anyway (remove keep_type)",
+                )
         elif kind == "permute":
             for w, other in _strings(op.get("within")):
                 if other not in columns:
@@ -353,10 +362,46 @@ class _Checks:
                     self.report(
                         loc, f"foreign key {name}.{fk.get('column')} ({own}) references {target}.{target_column} ({theirs}); the types must match"
                     )
+                self.check_pseudonymized_reference(loc, name, own_column, target, target_column)
                 if isinstance(name, str):
                     edges.setdefault(name, []).append((target, loc))
         for cycle, loc in _cycles(edges):
             self.report(loc, "foreign keys form a cycle: " + " -> ".join(cycle) + "; tables are cleaned in dependency order, so break the cycle")
+
+    def anonymization_of(self, table: Any, column: Any) -> dict[str, Any] | None:
+        """The anonymize rule (as given) of ``table.column``, None without one."""
+        entry = self.tables.get(table) if isinstance(table, str) else None
+        for _, candidate in _dicts(entry[1].get("columns")) if entry else []:
+            if candidate.get("name") == column and isinstance(candidate.get("anonymize"), dict):
+                rule: dict[str, Any] = candidate["anonymize"]
+                return rule
+        return None
+
+    def check_pseudonymized_reference(self, loc: Loc, table: Any, column: Any, target: str, target_column: str) -> None:
+        """A foreign key and the column it references are pseudonymized alike, or neither is:
+        else the published tokens no longer join (or the raw key leaks beside its tokens)."""
+        own = self.anonymization_of(table, column)
+        theirs = self.anonymization_of(target, target_column)
+        own_pseudonym = own if own is not None and own.get("op") == "pseudonymize" else None
+        their_pseudonym = theirs if theirs is not None and theirs.get("op") == "pseudonymize" else None
+        if own_pseudonym is None and their_pseudonym is None:
+            return
+        if own_pseudonym is None or their_pseudonym is None:
+            which = f"{target}.{target_column}" if own_pseudonym is None else f"{table}.{column}"
+            other = f"{table}.{column}" if own_pseudonym is None else f"{target}.{target_column}"
+            self.report(
+                loc,
+                f"{which} is pseudonymized but {other}, which joins it, is not: give both the same "
+                'privetl:anonymize {"op": "pseudonymize", ...} so the published tokens still join',
+            )
+            return
+        options = ("keep_type", "min", "max")
+        if any(own_pseudonym.get(o) != their_pseudonym.get(o) for o in options):
+            self.report(
+                loc,
+                f"{table}.{column} and {target}.{target_column} are pseudonymized with different options "
+                f"({', '.join(options)}): the same value would get different tokens, so give both the same",
+            )
 
     # -- scripts and transformations -----------------------------------------------------------
 

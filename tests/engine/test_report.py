@@ -117,6 +117,7 @@ def test_json_has_every_documented_field_and_no_secret() -> None:
         "privacy",
         "timings",
         "report_path",
+        "personal_data",
     }
 
 
@@ -197,5 +198,6 @@ def test_summary_shows_rows_per_source_beside_the_previous_versions() -> None:
     report.sources = [first]
     assert "    crm  -> customers           200 rows   previous version —" in render_summary(report).splitlines()
     assert json.loads(report.to_json())["sources"] == [
-        {"script_id": "crm", "table": "customers", "rows": 200, "previous_version": 0, "previous_rows": None}
+        {"script_id": "crm", "table": "customers", "rows": 200, "previous_version": 0, "previous_rows": None,
+         "undeclared_fields": None}
     ]

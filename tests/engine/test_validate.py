@@ -102,7 +102,7 @@ def test_unknown_keys_are_reported() -> None:
         ("$.recordset", "unknown key 'recordset' in the dataset"),
         (f"{CUSTOMERS}.field[1].privetl:rang",
          "unknown key 'privetl:rang' in a field; privetl terms are privetl:anonymize, privetl:columnType, "
-         "privetl:empty, privetl:range, privetl:references"),
+         "privetl:empty, privetl:public, privetl:range, privetl:references"),
         ("$.privetl:collectionProtocol[1].source.compression", "unknown key 'compression'"),
         ("$.privetl:collectionProtocol[1].priorty", "unknown key 'priorty'"),
     ]
@@ -133,7 +133,7 @@ def test_an_unknown_anonymization_op_names_the_choices() -> None:
 
     assert problems(change) == [
         (f"{CUSTOMERS}.field[1].privetl:anonymize",
-         "value 'scramble' of 'op' does not match any of the expected tags: 'generalize', 'suppress', 'permute', 'perturb'"),
+         "value 'scramble' of 'op' does not match any of the expected tags: 'generalize', 'suppress', 'permute', 'perturb', 'pseudonymize'"),
     ]
 
 

@@ -13,8 +13,11 @@ should:
    records sharing the *published* (generalized) zip, not the raw one — and after privacy
    suppression, so a column is shuffled among the records actually published;
 5. privacy enforcement here instead, when a permuted column is a privacy column;
-6. the technical staging columns are dropped: only declared columns are published;
-7. anatomization, when declared, splits the result into ``<t>_qit`` and ``<t>_st``.
+6. pseudonyms last (``pseudonymize.py``): privacy suppression and the foreign-key checks
+   that follow it see the identifiers as cleaned, and a foreign key's tokens are the same
+   function of the same values as its referenced key's;
+7. the technical staging columns are dropped: only declared columns are published;
+8. anatomization, when declared, splits the result into ``<t>_qit`` and ``<t>_st``.
 
 Everything seeded is keyed by ``SeedKey`` (see ``seeded.py``): the same input, metadata,
 seed and secret give the same output, on DuckDB and on Spark.
@@ -28,6 +31,7 @@ import ibis.expr.types as ir
 
 from privetl.engine.anonymize.anatomy import anatomize, verify_anatomy
 from privetl.engine.anonymize.columns import generalize, permute, perturb, perturb_hashes, suppress
+from privetl.engine.anonymize.pseudonymize import PseudonymKey, check_collisions, pseudonymize
 from privetl.engine.anonymize.seeded import (
     SeedKey,
     keyed_hash,
@@ -38,7 +42,16 @@ from privetl.engine.anonymize.seeded import (
 from privetl.engine.backends import Backend
 from privetl.engine.metadata import Generalize, Permute, Perturb, Suppress, Table
 
-__all__ = ["SeedKey", "anonymize_table", "keyed_hash", "record_key", "uniform", "verify_anatomy"]
+__all__ = [
+    "PseudonymKey",
+    "SeedKey",
+    "anonymize_table",
+    "check_collisions",
+    "keyed_hash",
+    "record_key",
+    "uniform",
+    "verify_anatomy",
+]
 
 _RECORD = "_privetl_record"
 
@@ -51,6 +64,7 @@ def anonymize_table(
     key: SeedKey,
     unique_records: bool = False,
     privacy: Callable[[ir.Table, str | None], ir.Table] | None = None,
+    pseudonyms: PseudonymKey | None = None,
 ) -> dict[str, ir.Table]:
     """The published table(s) of ``table``: ``{name: expr}``, one entry, or two when anatomized.
 
@@ -59,7 +73,7 @@ def anonymize_table(
     back, instead of sorting whole records. ``privacy(table, record)`` enforces the table's
     privacy targets on a table (see step 3/5 of the module docstring); ``record`` is the
     column of unique record keys when ``unique_records``, else None. It is not applied to an
-    anatomized table.
+    anatomized table. ``pseudonyms``: the module key of the pseudonymized columns (step 6).
     """
     published = [c for c in table.column_names if c in expr.columns]
     # only what is published (and the record key) goes on: the staging columns would be
@@ -97,9 +111,10 @@ def anonymize_table(
             t, column.name, list(column.anonymize.within), key=key, record=t[_RECORD], narrow=unique_records
         )
     if table.anatomize is not None:
+        t = pseudonymize(backend, t, table, pseudonyms)
         return anatomize(
             backend, t, table.anatomize, table_name=table.name, key=key, record=t[_RECORD]
         )
     if enforce is not None:
         t = enforce(t, unique)
-    return {table.name: t.select(*published)}
+    return {table.name: pseudonymize(backend, t, table, pseudonyms).select(*published)}

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -115,6 +117,14 @@ class Backend(ABC):
             total += int(pq.read_metadata(path).num_rows)
         return offsets
 
+    def sha256_hex(self, prefix: ir.BinaryValue, data: ir.Value) -> ir.StringValue:
+        """Lower-case hex SHA-256 of ``prefix`` followed by ``data``'s bytes (a text's UTF-8
+        bytes, or binary): the step HMAC is made of, computed by the engine (see
+        ``anonymize/pseudonymize.py``). The default is Spark SQL's: ``CAST(text AS BINARY)`` is
+        UTF-8, ``concat`` joins binaries; engines whose cast or concat differ override it."""
+        body = data.cast(dt.binary) if data.type().is_string() else data
+        return ops.HexDigest(_binary_concat(prefix, body), "sha256").to_expr()
+
     @abstractmethod
     def interrupt(self) -> None:
         """Stop the engine's running work soon, from any thread (a worker cancelling a run).
@@ -127,3 +137,8 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the engine (temporary tables, spill files, the JVM for Spark)."""
+
+
+@ibis.udf.scalar.builtin(name="concat")  # type: ignore[untyped-decorator]
+def _binary_concat(head: dt.binary, tail: dt.binary) -> dt.binary:
+    """Two binaries joined (Spark's ``concat``; DuckDB's returns text, see its backend)."""

@@ -10,6 +10,8 @@ from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -192,6 +194,15 @@ class DuckDBBackend(Backend):
             self.con.raw_sql(f"COPY ({self.compile(expr)}) TO {_string(str(path))} (FORMAT parquet)")
         return int(pq.read_metadata(path).num_rows)
 
+    def sha256_hex(self, prefix: ir.BinaryValue, data: ir.Value) -> ir.StringValue:
+        """DuckDB's: a text's UTF-8 bytes are ``encode(text)`` (its cast to BLOB reads escapes
+        and refuses other non-ASCII text), and blobs join with the ``||`` operator (``concat``
+        returns text): three times faster than going through ``hex`` and ``unhex`` (measured on
+        1M rows; bench/pseudonymize_bench.py times the result)."""
+        body = _utf8(data) if data.type().is_string() else data
+        joined = _blob_concat(prefix, body)
+        return ops.HexDigest(joined, "sha256").to_expr()
+
     def interrupt(self) -> None:
         """Interrupt the running query (DuckDB's ``interrupt``, safe from another thread);
         every later call of this backend fails with ``EngineInterrupted``."""
@@ -220,3 +231,13 @@ def _string(text: str) -> str:
 def _quote(identifier: str) -> str:
     """A DuckDB quoted identifier (names come from the pipeline, but quote them anyway)."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+@ibis.udf.scalar.builtin(name="encode")  # type: ignore[untyped-decorator]
+def _utf8(text: str) -> dt.binary:
+    """A text's UTF-8 bytes (DuckDB's ``encode``)."""
+
+
+@ibis.udf.scalar.builtin(name="||")  # type: ignore[untyped-decorator]
+def _blob_concat(head: dt.binary, tail: dt.binary) -> dt.binary:
+    """Two blobs joined: DuckDB's ``||`` operator, called as the function it is."""
