@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -67,7 +68,8 @@ class LevelChoice:
     hierarchies: list[Hierarchy]
     result: SearchResult
     statistics_seconds: float
-    classes_at_level_0: int
+    statistics_rows: int
+    """Rows of the level-0 class statistics (distinct QI and sensitive values)."""
 
     @property
     def best(self) -> Evaluation:
@@ -93,7 +95,7 @@ class LevelChoice:
             "nodes": self.result.nodes,
             "nodes_evaluated": self.result.evaluated,
             "nodes_pruned": self.result.pruned,
-            "classes_at_level_0": self.classes_at_level_0,
+            "class_statistics_rows": self.statistics_rows,
             "seconds": round(self.result.seconds + self.statistics_seconds, 4),
             "search_seconds": round(self.result.seconds, 4),
             "statistics_seconds": round(self.statistics_seconds, 4),
@@ -136,11 +138,10 @@ def class_statistics(
     counts = _numpy(data[_COUNT])
     dimensions = []
     for h in hierarchies:
-        distinct = stored.select(h.column).distinct()
-        labelled = distinct.mutate(**{f"_privetl_l{j}": level(distinct[h.column]) for j, level in enumerate(h.levels)})
-        labels = backend.to_pyarrow_batches(labelled).read_all()
-        codes = _numpy(pc.index_in(data[h.column], value_set=labels[h.column].combine_chunks(), skip_nulls=False))
-        levels = tuple(_encode(labels[f"_privetl_l{j}"])[0] for j in range(len(h.levels)))
+        codes, values = _encode(data[h.column])
+        if codes.max(initial=-1) >= len(values):
+            values = pa.concat_arrays([values, pa.nulls(1, type=values.type)])
+        levels = _level_codes(backend, h, values)
         dimensions.append(Dimension(name=h.column, codes=codes, levels=levels, names=h.names))
     attributes = []
     for s in sensitive:
@@ -154,6 +155,22 @@ def class_statistics(
     return ClassStatistics(
         counts=counts, dimensions=dimensions, sensitive=attributes, seconds=time.perf_counter() - start
     )
+
+
+def _level_codes(backend: Backend, hierarchy: Hierarchy, values: pa.Array) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
+    """Every level's code of each distinct level-0 value: the labels computed on the engine
+    (a small table of the distinct values, labelled by the expressions that publish them),
+    then encoded; ``codes[j][v]`` for value ``v``."""
+    if hierarchy.height == 0:
+        return (np.arange(len(values), dtype=np.int64),)
+    column = hierarchy.column
+    table = ibis.memtable(pa.table({column: values, "_privetl_i": pa.array(np.arange(len(values), dtype=np.int64))}))
+    labelled = table.select(
+        table._privetl_i, **{f"_privetl_l{j}": level(table[column]) for j, level in enumerate(hierarchy.levels)}
+    )
+    labels = backend.to_pyarrow_batches(labelled).read_all()
+    order = np.argsort(_numpy(labels["_privetl_i"]))
+    return tuple(_encode(labels[f"_privetl_l{j}"])[0][order] for j in range(len(hierarchy.levels)))
 
 
 def choose_levels(backend: Backend, expr: ir.Table, table: Table, *, base_dir: Path | None = None) -> LevelChoice:
@@ -189,7 +206,7 @@ def choose_levels(backend: Backend, expr: ir.Table, table: Table, *, base_dir: P
         hierarchies=hierarchies,
         result=result,
         statistics_seconds=statistics.seconds,
-        classes_at_level_0=len(np.unique(_class_rows(statistics))),
+        statistics_rows=statistics.rows,
     )
 
 
@@ -201,14 +218,6 @@ def apply_levels(expr: ir.Table, choice: LevelChoice) -> ir.Table:
         if h.height > 0
     }
     return expr.mutate(**changes) if changes else expr
-
-
-def _class_rows(statistics: ClassStatistics) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """A key per level-0 row naming its class (the QI codes only)."""
-    key = np.zeros(statistics.rows, dtype=np.int64)
-    for d in statistics.dimensions:
-        key = np.unique(key * (int(d.codes.max(initial=0)) + 1) + d.codes, return_inverse=True)[1].reshape(-1)
-    return key.astype(np.int64)
 
 
 def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int64]]:

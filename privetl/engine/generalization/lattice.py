@@ -51,6 +51,9 @@ ORDERED_CELLS_CAP = 20_000_000
 
 _RADIX_LIMIT = 2**62
 
+_GATHERED_ROWS = 1_000_000
+"""Up to this many level-0 rows, each dimension's codes per level are kept once computed."""
+
 _CACHE_NODES = 256
 """Evaluated nodes whose rows are kept to roll up from."""
 
@@ -186,6 +189,8 @@ class Lattice:
             for s in self.sensitive
         ]
         self._radix = self._space(tuple(0 for _ in self.dimensions)) < _RADIX_LIMIT
+        self._nodes: list[tuple[int, ...]] | None = None
+        self._gathered: dict[tuple[int, int], Int] = {}
         # precision: level / height summed with a common denominator, so that bounds
         # and metrics compare exactly (an integer numerator over one denominator)
         heights = [h for h in self.heights if h > 0]
@@ -199,11 +204,11 @@ class Lattice:
         """Number of nodes."""
         return math.prod(h + 1 for h in self.heights)
 
-    def nodes(self) -> Iterator[tuple[int, ...]]:
+    def nodes(self) -> list[tuple[int, ...]]:
         """Every node, layer by layer (level sum), lexicographic within a layer."""
-        top = sum(self.heights)
-        for layer in range(top + 1):
-            yield from _layer(self.heights, layer)
+        if self._nodes is None:
+            self._nodes = [node for layer in range(sum(self.heights) + 1) for node in _layer(self.heights, layer)]
+        return self._nodes
 
     # -- evaluating a node -------------------------------------------------------------------
 
@@ -223,16 +228,26 @@ class Lattice:
         """The rows of ``levels`` computed from level 0."""
         if self._radix:
             key = self._combo.copy()
-            for d, level, stride in zip(self.dimensions, levels, self._strides(levels), strict=True):
-                key += d.levels[level][d.codes] * stride
+            for d, (level, stride) in enumerate(zip(levels, self._strides(levels), strict=True)):
+                key += self._codes_at(d, level) * stride
             return _grouped(key, self.counts, self._space(levels))
         # keys too wide for one int64: fold the codes pairwise, densifying each time
         key = np.zeros(len(self.counts), dtype=np.int64)
-        for d, level in zip(self.dimensions, levels, strict=True):
-            code = d.levels[level][d.codes]
+        for d, level in enumerate(levels):
+            code = self._codes_at(d, level)
             key = np.unique(key * (int(code.max(initial=0)) + 1) + code, return_inverse=True)[1].reshape(-1).astype(np.int64)
         key = key * max(self._combos, 1) + self._combo
         return _grouped(key, self.counts, None)
+
+    def _codes_at(self, d: int, level: int) -> Int:
+        """The level-``level`` code of every level-0 row in dimension ``d`` (kept once asked)."""
+        codes = self._gathered.get((d, level))
+        if codes is None:
+            dimension = self.dimensions[d]
+            codes = dimension.levels[level][dimension.codes]
+            if len(codes) <= _GATHERED_ROWS:
+                self._gathered[(d, level)] = codes
+        return codes
 
     def raise_rows(self, rows: _Rows, source: tuple[int, ...], node: tuple[int, ...]) -> _Rows:
         """The rows of ``node`` from those of ``source``, a node below it (radix keys only)."""
@@ -252,9 +267,9 @@ class Lattice:
             rows = self.rows_at(levels)
         combos = max(self._combos, 1)
         qi_key = rows.keys // combos
-        starts = np.flatnonzero(np.r_[True, qi_key[1:] != qi_key[:-1]]) if len(qi_key) else np.zeros(0, np.int64)
+        starts = _starts(qi_key)
         sizes = np.add.reduceat(rows.counts, starts) if len(starts) else np.zeros(0, np.int64)
-        row_class = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(qi_key)]))
+        row_class = np.cumsum(_boundaries(qi_key)) - 1 if self.sensitive else np.zeros(0, np.int64)
         targets = self.targets
         bad = np.zeros(len(sizes), dtype=bool)
         if targets.k is not None:
@@ -336,20 +351,25 @@ class Lattice:
         start = time.perf_counter()
         self._evaluations: dict[tuple[int, ...], Evaluation] = {}
         self._rows_cache: dict[tuple[int, ...], _Rows] = {}
-        known: dict[tuple[int, ...], bool] | None = None
-        if self.targets.monotone_with_suppression or self.allowed == 0:
-            known = self._classify()
+        monotone = self.targets.monotone_with_suppression or self.allowed == 0
+        nodes = self.nodes()
+        self._index = {node: i for i, node in enumerate(nodes)}
+        self._array = np.asarray(nodes, dtype=np.int64).reshape(len(nodes), len(self.heights))
+        self._status = np.zeros(len(nodes), dtype=np.int8)  # 1 meets, -1 fails, 0 unknown
+        self._bounds = np.full(len(nodes), -math.inf)  # lower bounds of the evaluated nodes
         best: Evaluation | None = None
         bound: dict[tuple[int, ...], float] = {}
         pruned: set[tuple[int, ...]] = set()
-        for node in self.nodes():
-            parents = [node[:i] + (node[i] - 1,) + node[i + 1 :] for i in range(len(node)) if node[i] > 0]
+        for i, node in enumerate(nodes):
+            parents = [node[:d] + (node[d] - 1,) + node[d + 1 :] for d in range(len(node)) if node[d] > 0]
             inherited = max((bound[p] for p in parents), default=-math.inf)
             if any(p in pruned for p in parents) or (best is not None and (inherited, sum(node), node) > best.order):
                 pruned.add(node)
                 bound[node] = inherited
                 continue
-            if known is not None and not known[node]:
+            if monotone and self._status[i] == 0:
+                best = self._binary_search(node, best)
+            if monotone and self._status[i] < 0:
                 # fails the targets (a more general node failed): no metric needed
                 evaluated = self._evaluations.get(node)
                 bound[node] = inherited if evaluated is None else max(inherited, evaluated.lower_bound)
@@ -368,45 +388,39 @@ class Lattice:
             dimensions=[d.name for d in self.dimensions],
         )
 
-    def _classify(self) -> dict[tuple[int, ...], bool]:
-        """Whether each node meets the targets, for targets where that is monotone (a node
-        meeting them has every more general node meet them; one failing has every less
-        general node fail), evaluating few nodes: FLASH's binary search along paths
-        (Kohlmayer et al. 2012) with predictive tagging both ways."""
-        nodes = np.asarray(list(self.nodes()), dtype=np.int64).reshape(self.size, len(self.heights))
-        index = {tuple(int(x) for x in row): i for i, row in enumerate(nodes)}
-        status = np.zeros(len(nodes), dtype=np.int8)  # 1 meets, -1 fails, 0 unknown
+    def _binary_search(self, node: tuple[int, ...], best: Evaluation | None) -> Evaluation | None:
+        """Tell whether ``node`` meets the (monotone) targets, and many nodes more, from few
+        evaluations: FLASH's binary search along a path upwards from it (Kohlmayer et al.
+        2012), each evaluated node tagging every more general node when it meets them and
+        every less general one when it fails them (predictive tagging). Returns the best
+        node known afterwards (the path's nodes that meet the targets are candidates too)."""
         heights = np.maximum(np.asarray(self.heights, dtype=np.float64), 1.0)
-
-        def check(node: tuple[int, ...]) -> bool:
-            i = index[node]
-            if status[i] == 0:
-                ok = self._evaluate_near(node).satisfied
-                if ok:
-                    status[(nodes >= nodes[i]).all(axis=1)] = 1
+        path = [node]
+        while True:
+            here = path[-1]
+            ups = [here[:d] + (here[d] + 1,) + here[d + 1 :] for d in range(len(here)) if here[d] < self.heights[d]]
+            ups = [u for u in ups if self._status[self._index[u]] == 0]
+            if not ups:
+                break
+            path.append(min(ups, key=lambda u: (float((np.asarray(u) / heights).max()), u)))
+        low, high = 0, len(path) - 1
+        while low <= high:
+            middle = (low + high) // 2
+            i = self._index[path[middle]]
+            if self._status[i] == 0:
+                here = self._array[i]
+                result = self._evaluate_near(path[middle])
+                if result.satisfied:
+                    self._status[(self._array >= here).all(axis=1)] = 1
+                    if best is None or result.order < best.order:
+                        best = result
                 else:
-                    status[(nodes <= nodes[i]).all(axis=1)] = -1
-            return bool(status[i] == 1)
-
-        for i in range(len(nodes)):
-            if status[i] != 0:
-                continue
-            path = [tuple(int(x) for x in nodes[i])]
-            while True:
-                here = path[-1]
-                ups = [here[:d] + (here[d] + 1,) + here[d + 1 :] for d in range(len(here)) if here[d] < self.heights[d]]
-                ups = [u for u in ups if status[index[u]] == 0]
-                if not ups:
-                    break
-                path.append(min(ups, key=lambda u: (float((np.asarray(u) / heights).max()), u)))
-            low, high = 0, len(path) - 1
-            while low <= high:
-                middle = (low + high) // 2
-                if check(path[middle]):
-                    high = middle - 1
-                else:
-                    low = middle + 1
-        return {tuple(int(x) for x in row): bool(status[i] == 1) for i, row in enumerate(nodes)}
+                    self._status[(self._array <= here).all(axis=1)] = -1
+            if self._status[i] > 0:
+                high = middle - 1
+            else:
+                low = middle + 1
+        return best
 
     def _evaluate_near(self, node: tuple[int, ...]) -> Evaluation:
         """Evaluate ``node`` (once), rolled up from the evaluated node below it with the
@@ -417,7 +431,8 @@ class Lattice:
         rows = None
         if self._radix and self._rows_cache:
             cached = list(self._rows_cache)
-            below = np.flatnonzero((np.asarray(cached, dtype=np.int64) <= np.asarray(node, dtype=np.int64)).all(axis=1))
+            positions = np.fromiter((self._index[z] for z in cached), dtype=np.int64, count=len(cached))
+            below = np.flatnonzero((self._array[positions] <= self._array[self._index[node]]).all(axis=1))
             if len(below):
                 source = min((cached[i] for i in below), key=lambda z: len(self._rows_cache[z].keys))
                 rows = self.raise_rows(self._rows_cache[source], source, node)
@@ -425,6 +440,7 @@ class Lattice:
             rows = self.rows_at(node)
         result = self.evaluate(node, rows)
         self._evaluations[node] = result
+        self._bounds[self._index[node]] = result.lower_bound
         self._rows_cache[node] = rows
         if len(self._rows_cache) > _CACHE_NODES:
             # keep the most general (smallest) ones: they serve the most nodes above them
@@ -517,19 +533,42 @@ def _grouped(key: Int, counts: Int, space: int | None) -> _Rows:
         total = np.bincount(key, weights=counts, minlength=space)
         present = np.flatnonzero(total)
         return _Rows(keys=present.astype(np.int64), counts=total[present].astype(np.int64))
-    order = np.argsort(key, kind="stable")
-    sorted_keys = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    return _Rows(keys=sorted_keys[starts], counts=np.add.reduceat(counts[order], starts))
+    bits = int(counts.max()).bit_length()
+    if (space if space is not None else int(key.max()) + 1).bit_length() + bits <= 62:
+        # one sort of key and count packed in an int64: several times faster than argsort
+        packed = np.sort((key << bits) | counts)
+        sorted_keys, sorted_counts = packed >> bits, packed & ((1 << bits) - 1)
+    else:
+        order = np.argsort(key)
+        sorted_keys, sorted_counts = key[order], counts[order]
+    starts = _starts(sorted_keys)
+    return _Rows(keys=sorted_keys[starts], counts=np.add.reduceat(sorted_counts, starts))
+
+
+def _boundaries(sorted_keys: Int) -> npt.NDArray[np.bool_]:
+    """Whether each of sorted keys starts a run of equal keys."""
+    first = np.empty(len(sorted_keys), dtype=bool)
+    if len(sorted_keys):
+        first[0] = True
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    return first
+
+
+def _starts(sorted_keys: Int) -> Int:
+    """Where each run of equal keys starts."""
+    return np.flatnonzero(_boundaries(sorted_keys))
 
 
 def _combinations(codes: Sequence[Int], rows: int) -> tuple[int, Int]:
-    """Dense codes of the rows' combinations of sensitive values (0 for none)."""
+    """Codes of the rows' combinations of sensitive values (0 for none) and how many codes
+    there are: one attribute's own codes, or several folded pairwise and made dense."""
     if not codes:
         return 0, np.zeros(rows, dtype=np.int64)
-    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in codes], axis=1)
-    uniques, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    return len(uniques), inverse.reshape(-1).astype(np.int64)
+    combined = np.asarray(codes[0], dtype=np.int64)
+    for more in codes[1:]:
+        code = np.asarray(more, dtype=np.int64)
+        combined = np.unique(combined * (int(code.max(initial=0)) + 1) + code, return_inverse=True)[1].reshape(-1)
+    return int(combined.max(initial=-1)) + 1, combined.astype(np.int64)
 
 
 def _first_of(inverse: Int, combos: int) -> Int:
@@ -553,8 +592,8 @@ def _recursive(cell_class: Int, cell_count: Int, classes: int, c: float, l: int)
     """Per class, recursive (c, l)-diversity: r_1 < c (r_l + ... + r_m)."""
     order = np.lexsort((-cell_count, cell_class))
     klass, count = cell_class[order], cell_count[order]
-    starts = np.flatnonzero(np.r_[True, klass[1:] != klass[:-1]]) if len(klass) else np.zeros(0, np.int64)
-    rank = np.arange(len(klass)) - np.repeat(starts, np.diff(np.r_[starts, len(klass)]))
+    starts = _starts(klass)
+    rank = np.arange(len(klass)) - np.repeat(starts, np.diff(np.append(starts, len(klass))))
     top = np.zeros(classes, dtype=np.int64)
     top[klass[starts]] = count[starts]
     tail = np.bincount(klass[rank >= l - 1], weights=count[rank >= l - 1].astype(np.float64), minlength=classes)
