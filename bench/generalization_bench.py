@@ -13,7 +13,8 @@
    2015-2019 by year/decade) and a sensitive diagnosis of 8, k = 10, l = 2, at most 1 % suppressed: the whole
    choice (class statistics + labels + search) against one class-statistics pass (a GROUP
    BY over the level-0 quasi-identifiers and the sensitive attribute, brought into memory);
-   goal: within 1.5x.
+   goal: within 1.5x. Then the same with k alone (no sensitive attribute: the statistics
+   hold one row per class).
 
 Each time is the median of ``--runs``; the data is generated seeded into ``bench/data``.
 """
@@ -152,11 +153,16 @@ LARGE_TABLE = Table(
 )
 
 
-def large(backend: Backend, rows: int, runs: int) -> dict[str, Any]:
-    """The whole choice against one class-statistics pass."""
+def large(backend: Backend, rows: int, runs: int, *, k_only: bool = False) -> dict[str, Any]:
+    """The whole choice against one class-statistics pass (``k_only``: k = 10 alone, no
+    sensitive attribute in the statistics)."""
     path = large_data(rows)
     expr = backend.read_parquet([path], name="bench_visits")
-    qis = ["age", "zip", "sex", "admitted", "diagnosis"]
+    qis = ["age", "zip", "sex", "admitted"] + ([] if k_only else ["diagnosis"])
+    table = LARGE_TABLE
+    if k_only:
+        assert table.privacy is not None
+        table = table.model_copy(update={"privacy": table.privacy.model_copy(update={"sensitive": [], "l": None})})
 
     def one_pass() -> int:
         grouped = expr.group_by([expr[c] for c in qis]).aggregate(_n=expr.count())
@@ -165,9 +171,10 @@ def large(backend: Backend, rows: int, runs: int) -> dict[str, Any]:
 
     one_pass()  # the file in the page cache for both
     pass_time, level0 = _median(runs, one_pass)
-    choice_time, choice = _median(runs, lambda: choose_levels(backend, expr, LARGE_TABLE))
+    choice_time, choice = _median(runs, lambda: choose_levels(backend, expr, table))
     report = choice.report()
-    print(f"\nLarge: {rows:,} records, 4 quasi-identifiers + diagnosis, k = 10, l = 2, <= 1 % suppressed ({backend.name})")
+    targets = "k = 10" if k_only else "+ diagnosis, k = 10, l = 2"
+    print(f"\nLarge: {rows:,} records, 4 quasi-identifiers {targets}, <= 1 % suppressed ({backend.name})")
     print(f"  level-0 rows              {level0:>10,}")
     print(f"  one class-statistics pass {pass_time:>10.3f} s")
     print(
@@ -190,7 +197,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
-    parser.add_argument("--skip", choices=["adult", "large"], action="append", default=[])
+    parser.add_argument("--skip", choices=["adult", "large", "k-only"], action="append", default=[])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results: dict[str, Any] = {}
@@ -201,6 +208,8 @@ def main() -> None:
                 results["adult"] = adult(backend, args.runs)
             if "large" not in args.skip:
                 results["large"] = large(backend, args.rows, args.runs)
+            if "k-only" not in args.skip:
+                results["large_k_only"] = large(backend, args.rows, args.runs, k_only=True)
         finally:
             backend.close()
     if args.json:

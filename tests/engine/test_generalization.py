@@ -149,8 +149,8 @@ def test_adult_shaped_k5_matches_exhaustive_discernibility(duckdb_backend: Backe
 
 
 def test_entropy_and_recursive_diversity_are_enforced_as_searched(duckdb_backend: Backend, adult: Any) -> None:
-    """Entropy l and recursive (c, l) diversity: the engine's suppression and measures agree
-    with the search's, and entropy l is reported exactly, not rounded."""
+    """Entropy l, recursive (c, l) diversity and t: the engine's suppression and measures
+    agree with the search's, and entropy l is reported exactly, not rounded."""
     table = adult_table(
         k=3,
         max_suppression=0.05,
@@ -158,6 +158,7 @@ def test_entropy_and_recursive_diversity_are_enforced_as_searched(duckdb_backend
         quasi_identifiers=["age", "education", "sex", "race"],
         entropy_l=1.6,
         recursive=RecursiveDiversity(c=4, l=2),
+        t=0.2,
     )
     choice = choose_levels(duckdb_backend, adult, table)
     enforced = enforce(duckdb_backend, apply_levels(adult, choice), table)
@@ -166,6 +167,8 @@ def test_entropy_and_recursive_diversity_are_enforced_as_searched(duckdb_backend
     assert math.isclose(enforced.report.entropy_l, choice.best.entropy_l, rel_tol=1e-9)
     assert enforced.report.entropy_l >= 1.6 and not float(enforced.report.entropy_l).is_integer()
     assert enforced.report.recursive_c is not None and enforced.report.recursive_c < 4
+    assert enforced.report.t is not None and choice.best.t is not None
+    assert math.isclose(enforced.report.t, choice.best.t, rel_tol=1e-9) and enforced.report.t <= 0.2
 
 
 def test_no_combination_meeting_the_targets_fails_the_run(duckdb_backend: Backend, adult: Any) -> None:
