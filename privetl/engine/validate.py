@@ -233,7 +233,7 @@ class _Checks:
                         (*loc, "privacy", "sensitive", s),
                         f"{sensitive!r} is both a quasi-identifier and a sensitive attribute; it can only be one",
                     )
-            for target in ("l", "t"):
+            for target in ("l", "t", "entropy_l", "recursive"):
                 if privacy.get(target) is not None and not privacy.get("sensitive"):
                     self.report((*loc, "privacy", target), f"target {target!r} is measured on sensitive attributes; list them in 'sensitive'")
         self.check_search(loc, table)

@@ -305,6 +305,7 @@ def _field(record_set: dict[str, Any], name: str) -> dict[str, Any]:
             "generalizes to both",
         ),
         (lambda c: c["privetl:privacy"].pop("search"), "add \"search\""),
+        (lambda c: c["privetl:privacy"].update({"sensitive": [], "l": None, "entropy_l": 2}), "list them in 'sensitive'"),
         (lambda c: c["privetl:privacy"].update({"quasi_identifiers": ["birth_date", "zip"]}), "add 'gender' to the privacy's quasi_identifiers"),
     ],
 )
