@@ -40,7 +40,15 @@ from privetl.engine.jsonld import (
     module_to_document,
     version_string,
 )
-from privetl.engine.metadata import ColumnType, DataModule, Generalize, Perturb, Pseudonymize, Table
+from privetl.engine.metadata import (
+    ColumnType,
+    DataModule,
+    Generalize,
+    Levels,
+    Perturb,
+    Pseudonymize,
+    Table,
+)
 
 PARQUET = "application/x-parquet"
 ANATOMY_GROUP = "group_id"
@@ -112,6 +120,9 @@ def published_type(column_type: ColumnType, op: Any) -> ColumnType:
     schemas) override this where given.
     """
     if isinstance(op, Generalize) and (op.band is not None or op.truncate is not None or op.hierarchy is not None):
+        return ColumnType.STRING
+    if isinstance(op, Levels):
+        # the level the search chose is published as text, whatever the level
         return ColumnType.STRING
     if isinstance(op, Perturb) and column_type is ColumnType.INTEGER and (op.round is None or op.round > 0):
         return ColumnType.DOUBLE

@@ -226,7 +226,47 @@ class Pseudonymize(Model):
         )
 
 
-ColumnAnonymization = Annotated[Generalize | Suppress | Permute | Perturb | Pseudonymize, Field(discriminator="op")]
+class Levels(Model):
+    """A quasi-identifier's hierarchy of generalization levels, for the privacy search to
+    choose from (``privetl:privacy``'s ``search``) instead of one generalization by hand.
+
+    Level 0 is the value itself (as text); each given step is one level coarser; the last
+    level is always ``*`` (added when not given). Exactly one kind of step: ``bands``
+    (numbers: widths, each a multiple of the one before so that every band lies inside one
+    band of the next level), ``granularities`` (dates: finer to coarser), ``truncations``
+    (strings: prefix lengths, longest first), or a user hierarchy in ARX's format — one row
+    per value, one column per level, the first the value itself (``hierarchy`` inline, or
+    ``hierarchy_csv``, a file relative to the module document). Published as text; empty
+    values stay empty at every level.
+    """
+
+    op: Literal["levels"] = "levels"
+    bands: list[float | Literal["*"]] | None = Field(
+        default=None, min_length=1, description="Numbers: band widths, finer to coarser, e.g. [5, 10, 20, 40, '*']."
+    )
+    granularities: list[Literal["hour", "day", "month", "year", "decade", "*"]] | None = Field(
+        default=None, min_length=1, description="Dates: granularities, finer to coarser, e.g. ['month', 'year', 'decade', '*']."
+    )
+    truncations: list[int | Literal["*"]] | None = Field(
+        default=None, min_length=1, description="Strings: prefix lengths, longest first, e.g. [4, 3, 2, 1, '*']."
+    )
+    hierarchy: list[list[str]] | None = Field(
+        default=None, min_length=1, description="ARX hierarchy: one row per value [value, level 1, ..., '*']."
+    )
+    hierarchy_csv: str | None = Field(
+        default=None,
+        description="ARX hierarchy file (';' or ',' separated, no header), relative to the module document.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Levels:
+        chosen = [n for n in ("bands", "granularities", "truncations", "hierarchy", "hierarchy_csv") if getattr(self, n) is not None]
+        if len(chosen) != 1:
+            raise ValueError("levels needs exactly one of bands, granularities, truncations, hierarchy, hierarchy_csv")
+        return self
+
+
+ColumnAnonymization = Annotated[Generalize | Suppress | Permute | Perturb | Pseudonymize | Levels, Field(discriminator="op")]
 
 
 class Anatomize(Model):
@@ -242,6 +282,31 @@ class Anatomize(Model):
     l: int = Field(..., ge=2, description="Minimum distinct sensitive values per group.")  # noqa: E741
 
 
+class RecursiveDiversity(Model):
+    """Recursive (c, l)-diversity (Machanavajjhala et al. 2007): in every class the most
+    frequent sensitive value is on fewer than ``c`` times the records of its ``l``-th most
+    frequent value and all rarer ones: ``r_1 < c (r_l + ... + r_m)``."""
+
+    c: float = Field(..., gt=0, description="The factor c.")
+    l: int = Field(..., ge=1, description="The rank l whose tail bounds the most frequent value.")  # noqa: E741
+
+
+class Search(Model):
+    """Let the engine choose every quasi-identifier's level (those with ``levels``): the
+    combination that meets the targets within ``max_suppression`` with the least
+    information loss under ``metric``."""
+
+    metric: Literal["discernibility", "average_class_size", "precision"] = Field(
+        default="discernibility",
+        description=(
+            "discernibility: sum of the squared class sizes, a suppressed record costing the "
+            "table's size; average_class_size: records / (classes x k); precision: ARX's "
+            "generalization intensity (mean level / height over quasi-identifiers and records, "
+            "a suppressed record fully generalized)."
+        ),
+    )
+
+
 class PrivacyTargets(Model):
     """What the run promises, measured on the output and enforced where possible."""
 
@@ -252,6 +317,18 @@ class PrivacyTargets(Model):
     t: float | None = Field(default=None, gt=0, le=1, description="Maximum t-closeness distance; the run fails above it.")
     max_suppression: float = Field(
         default=0.05, ge=0, le=1, description="Largest fraction of records that may be suppressed to meet k and l."
+    )
+    entropy_l: float | None = Field(
+        default=None,
+        ge=1,
+        description="Entropy l-diversity: every class's sensitive-value entropy at least log(entropy_l); enforced by suppression.",
+    )
+    recursive: RecursiveDiversity | None = Field(
+        default=None, description="Recursive (c, l)-diversity of every class; enforced by suppression."
+    )
+    search: Search | None = Field(
+        default=None,
+        description="Choose the level of every quasi-identifier declaring `levels` (the search of the least information loss).",
     )
 
 

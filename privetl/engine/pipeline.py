@@ -164,13 +164,16 @@ def anonymize_tables(
     secret: bytes,
     report: RunReport,
     before_table: Callable[[], None] | None = None,
+    base_dir: Path | None = None,
 ) -> dict[str, Any]:
     """The tables to publish (``<t>_qit``/``<t>_st`` for an anatomized one), in dependency
     order: each table's rules, its privacy targets enforced (``report.privacy``), the records
     pointing at ones removed since cleaning dropped. First every unprotected published column
     is scanned for personal data (``personal_data``; ``report.personal_data``): one that
-    looks personal fails the run with ``UnprotectedPersonalData``. ``before_table`` is called before each
-    table (a cancelled staged run raises there)."""
+    looks personal fails the run with ``UnprotectedPersonalData``. ``before_table`` is called
+    before each table (a cancelled staged run raises there). A table whose targets ask for a
+    ``search`` has its quasi-identifiers' levels chosen first (``generalization``; hierarchy
+    files are read from ``base_dir``, the module document's folder)."""
     from privetl.engine.anonymize import (
         PseudonymKey,
         SeedKey,
@@ -199,7 +202,12 @@ def anonymize_tables(
         check_collisions(backend, expr, table, pseudonyms, checked_elsewhere=_keys_checked_elsewhere(module, table))
 
         def privacy(candidate: Any, record: str | None, table: Table = table) -> Any:
+            searched = _search_levels(backend, candidate, table, base_dir=base_dir)
+            if searched is not None:
+                candidate = searched[0]
             enforced = enforce(backend, candidate, table, record=record)
+            if searched is not None:
+                enforced.report.search = searched[1]
             report.privacy[table.name] = enforced.report
             if enforced.suppressed is not None:
                 removed.setdefault(table.name, []).append(enforced.suppressed)
@@ -229,6 +237,17 @@ def anonymize_tables(
                 **verify_anatomy(backend, outputs[f"{table.name}_st"], table.anatomize, table_name=table.name),
             }
     return outputs
+
+
+def _search_levels(backend: Any, expr: Any, table: Table, *, base_dir: Path | None) -> tuple[Any, dict[str, Any]] | None:
+    """``expr`` with the quasi-identifiers generalized to the levels the search chose, and
+    the search's report; None when the table asks for no search."""
+    from privetl.engine.generalization.choice import apply_levels, choose_levels
+
+    if table.privacy is None or table.privacy.search is None:
+        return None
+    choice = choose_levels(backend, expr, table, base_dir=base_dir)
+    return apply_levels(expr, choice), choice.report()
 
 
 def publish_tables(

@@ -27,6 +27,7 @@ per sensitive attribute for t-closeness), never by reading the output again.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +40,8 @@ from privetl.engine.errors import PrivacyTargetNotMet
 from privetl.engine.metadata import PrivacyTargets, Table
 
 _SIZE = "_privetl_class_size"
+TOLERANCE = 1e-12
+"""Slack on the entropy comparison (a class of l equally frequent values has entropy ln l)."""
 
 
 @dataclass
@@ -60,6 +63,14 @@ class PrivacyReport:
     k_before: int | None
     targets: dict[str, Any] = field(default_factory=dict)
     per_attribute: dict[str, dict[str, Any]] = field(default_factory=dict)
+    entropy_l: float | None = None
+    """Entropy l-diversity, exactly: exp of the least class entropy of a sensitive attribute
+    (distinct values in a class with every value equally frequent give exactly that number)."""
+    recursive_c: float | None = None
+    """Recursive (c, l)-diversity: the least c a class would need, the largest r_1 / (r_l + ... + r_m)
+    (None without a recursive target)."""
+    search: dict[str, Any] | None = None
+    """What the generalization search chose and how (``generalization.LevelChoice.report``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, scalars first (the run summary prints those)."""
@@ -114,13 +125,8 @@ def enforce(backend: Backend, expr: ir.Table, table: Table, *, record: str | Non
         )
     qis = list(targets.quasi_identifiers)
     sensitive = list(targets.sensitive)
-    stats = backend.materialize(_class_stats(expr, qis, sensitive), f"privetl_privacy_{table.name}")
-    bad = ibis.literal(False)
-    if targets.k is not None:
-        bad = bad | (stats[_SIZE] < targets.k)
-    if targets.l is not None:
-        for s in sensitive:
-            bad = bad | (stats[f"_l_{s}"] < targets.l)
+    stats = backend.materialize(_class_stats(expr, qis, sensitive, targets), f"privetl_privacy_{table.name}")
+    bad = _failing(stats, targets)
     row = _one_row(
         backend,
         stats.aggregate(
@@ -177,6 +183,12 @@ def shortfalls(report: PrivacyReport, targets: PrivacyTargets) -> list[str]:
         found.append(f"l = {report.l} is below the target l = {targets.l}")
     if targets.t is not None and report.t is not None and report.t > targets.t + 1e-12:
         found.append(f"t = {report.t:.4f} is above the target t = {targets.t}")
+    if targets.entropy_l is not None and report.entropy_l is not None and report.entropy_l < targets.entropy_l * (1 - 1e-12):
+        found.append(f"entropy l = {report.entropy_l:.6g} is below the target entropy l = {targets.entropy_l}")
+    if targets.recursive is not None and report.recursive_c is not None and not report.recursive_c < targets.recursive.c:
+        found.append(
+            f"recursive (c, l): a class needs c = {report.recursive_c:.6g}, not below the target c = {targets.recursive.c} (l = {targets.recursive.l})"
+        )
     return found
 
 
@@ -191,6 +203,10 @@ def _target_text(targets: PrivacyTargets) -> str:
         parts.append(f"k = {targets.k}")
     if targets.l is not None:
         parts.append(f"l = {targets.l}")
+    if targets.entropy_l is not None:
+        parts.append(f"entropy l = {targets.entropy_l}")
+    if targets.recursive is not None:
+        parts.append(f"recursive (c, l) = ({targets.recursive.c}, {targets.recursive.l})")
     return " and ".join(parts) or "the targets"
 
 
@@ -198,20 +214,62 @@ def _pct(part: int, whole: int) -> str:
     return f"{(part / whole if whole else 0):.2%}"
 
 
-def _class_stats(expr: ir.Table, qis: list[str], sensitive: list[str]) -> ir.Table:
-    """One row per equivalence class: its size and, per sensitive attribute, distinct values."""
+def _class_stats(expr: ir.Table, qis: list[str], sensitive: list[str], targets: PrivacyTargets | None = None) -> ir.Table:
+    """One row per equivalence class: its size and, per sensitive attribute, distinct values
+    (and, for entropy or recursive diversity targets, its entropy and recursive ratio)."""
     aggs: dict[str, Any] = {_SIZE: expr.count()}
     for s in sensitive:
         # an empty sensitive value counts as one more distinct value
         aggs[f"_l_{s}"] = expr[s].nunique() + expr[s].isnull().any().ifelse(1, 0)
-    return expr.group_by(_keys(expr, qis)).aggregate(**aggs)
+    stats = expr.group_by(_keys(expr, qis)).aggregate(**aggs)
+    if targets is None or (targets.entropy_l is None and targets.recursive is None):
+        return stats
+    for s in sensitive:
+        diversity = _diversity(expr, qis, s, targets)
+        stats = stats.join(diversity, _join_on_qis(stats, diversity, qis)).select(
+            *[stats[c] for c in stats.columns], *[diversity[c] for c in diversity.columns if c not in qis]
+        )
+    return stats
+
+
+def _diversity(expr: ir.Table, qis: list[str], s: str, targets: PrivacyTargets) -> ir.Table:
+    """Per class, the entropy (nats) of ``s``'s values, ``ln n - Σ c ln c / n``, and the
+    recursive ratio ``r_1 / (r_l + ... + r_m)`` (infinite when fewer than l values)."""
+    cells = expr.group_by([*_keys(expr, qis), expr[s].name("_privetl_value")]).aggregate(_c=expr.count())
+    count = cells._c.cast(dt.float64)
+    aggs: dict[str, Any] = {}
+    if targets.entropy_l is not None:
+        aggs[f"_h_{s}"] = count.sum().ln() - (count * count.ln()).sum() / count.sum()
+    if targets.recursive is not None:
+        rank = ibis.row_number().over(ibis.window(group_by=[cells[q] for q in qis], order_by=[ibis.desc(cells._c)]))
+        cells = cells.mutate(_rank=rank)
+        count = cells._c.cast(dt.float64)
+        tail = count.sum(where=cells._rank >= targets.recursive.l - 1)
+        aggs[f"_rc_top_{s}"] = count.max()
+        aggs[f"_rc_tail_{s}"] = tail.fill_null(0.0)
+    return cells.group_by([cells[q] for q in qis]).aggregate(**aggs)
+
+
+def _failing(stats: ir.Table, targets: PrivacyTargets) -> ir.BooleanValue:
+    """Whether a class fails a target that suppression enforces (k, l, entropy l, recursive)."""
+    bad: ir.BooleanValue = ibis.literal(False)
+    if targets.k is not None:
+        bad = bad | (stats[_SIZE] < targets.k)
+    for s in targets.sensitive:
+        if targets.l is not None:
+            bad = bad | (stats[f"_l_{s}"] < targets.l)
+        if targets.entropy_l is not None:
+            bad = bad | (stats[f"_h_{s}"] < math.log(targets.entropy_l) - TOLERANCE)
+        if targets.recursive is not None:
+            bad = bad | ~(stats[f"_rc_top_{s}"] < targets.recursive.c * stats[f"_rc_tail_{s}"])
+    return bad
 
 
 def measure(backend: Backend, expr: ir.Table, targets: PrivacyTargets) -> PrivacyReport:
     """k, l, t and the re-identification risks of ``expr`` (no enforcement)."""
     qis = list(targets.quasi_identifiers)
     stats = backend.materialize(
-        _class_stats(expr, qis, list(targets.sensitive)), "privetl_privacy_measure"
+        _class_stats(expr, qis, list(targets.sensitive), targets), "privetl_privacy_measure"
     )
     return _report(backend, stats, expr, targets)
 
@@ -229,6 +287,12 @@ def _report(backend: Backend, stats: ir.Table, expr: ir.Table, targets: PrivacyT
         summary_aggs["at_risk"] = stats[_SIZE].sum(where=stats[_SIZE] < targets.k)
     for s in sensitive:
         summary_aggs[f"l_{s}"] = stats[f"_l_{s}"].min()
+        if targets.entropy_l is not None:
+            summary_aggs[f"h_{s}"] = stats[f"_h_{s}"].min()
+        if targets.recursive is not None:
+            ratio = stats[f"_rc_top_{s}"] / stats[f"_rc_tail_{s}"].nullif(0.0)
+            summary_aggs[f"rc_{s}"] = ratio.max()
+            summary_aggs[f"rc_inf_{s}"] = (stats[f"_rc_tail_{s}"] == 0).any()
     row = _one_row(backend, stats.aggregate(**summary_aggs))
     n = int(row["n"] or 0)
     classes = int(row["classes"] or 0)
@@ -241,6 +305,15 @@ def _report(backend: Backend, stats: ir.Table, expr: ir.Table, targets: PrivacyT
             "t": distance,
             "t_ground_distance": ground,
         }
+    entropies = [math.exp(float(row[f"h_{s}"])) for s in sensitive if row.get(f"h_{s}") is not None]
+    ratios = [
+        math.inf if row.get(f"rc_inf_{s}") else float(row[f"rc_{s}"])
+        for s in sensitive
+        if row.get(f"rc_inf_{s}") or row.get(f"rc_{s}") is not None
+    ]
+    for s in sensitive:
+        if row.get(f"h_{s}") is not None:
+            per_attribute[s]["entropy_l"] = math.exp(float(row[f"h_{s}"]))
     ls = [v["l"] for v in per_attribute.values() if v["l"] is not None]
     ts = [v["t"] for v in per_attribute.values() if v["t"] is not None]
     at_risk = int(row.get("at_risk") or 0)
@@ -263,8 +336,12 @@ def _report(backend: Backend, stats: ir.Table, expr: ir.Table, targets: PrivacyT
             "l": targets.l,
             "t": targets.t,
             "max_suppression": targets.max_suppression,
+            **({"entropy_l": targets.entropy_l} if targets.entropy_l is not None else {}),
+            **({"recursive": targets.recursive.model_dump()} if targets.recursive is not None else {}),
         },
         per_attribute=per_attribute,
+        entropy_l=min(entropies) if entropies else None,
+        recursive_c=max(ratios) if ratios else None,
     )
 
 

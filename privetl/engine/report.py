@@ -256,6 +256,9 @@ def render_summary(report: RunReport) -> str:
         lines.append(f"  personal {_personal_text(report.personal_data)}")
     for name, measures in report.privacy.items():
         lines.append(f"  privacy  {name}: {_privacy_text(measures)}")
+        search = _jsonable(measures).get("search") if isinstance(_jsonable(measures), dict) else None
+        if isinstance(search, dict):
+            lines.append(f"  search   {name}: {_search_text(search)}")
     if report.timings:
         total = sum(report.timings.values())
         parts = "  ".join(f"{stage} {seconds:.2f}s" for stage, seconds in report.timings.items())
@@ -289,6 +292,20 @@ def _personal_text(scans: list[dict[str, Any]]) -> str:
     return text + (": " + "; ".join(flagged) if flagged else ", none looks personal")
 
 
+_SHOWN_WHEN_SET = frozenset({"entropy_l", "recursive_c"})
+"""Measures of targets a table may not have: left out of the summary when not measured."""
+
+
+def _search_text(search: dict[str, Any]) -> str:
+    """The generalization search in one line: levels chosen, loss, nodes, time."""
+    levels = ", ".join(f"{qi}={name}" for qi, name in search.get("level_names", {}).items())
+    return (
+        f"{levels}; {search.get('metric')} {search.get('value'):.6g}; "
+        f"{search.get('nodes_evaluated')} of {search.get('nodes')} combinations evaluated "
+        f"({search.get('nodes_pruned')} pruned) in {search.get('seconds', 0):.3f}s"
+    )
+
+
 def _privacy_text(measures: Any) -> str:
     """One line of privacy measures: the scalar ones, in their own order."""
     measures = _jsonable(measures)
@@ -297,6 +314,8 @@ def _privacy_text(measures: Any) -> str:
     shown = []
     for key, value in measures.items():
         if isinstance(value, dict | list):
+            continue
+        if value is None and key in _SHOWN_WHEN_SET:
             continue
         if isinstance(value, float):
             value = f"{value:.4g}"

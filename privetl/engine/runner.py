@@ -140,7 +140,9 @@ def _run(
         with bar.stage("transform"):
             tables = apply_transformations(backend, module, cleaned)
         with bar.stage("anonymize"):
-            outputs = pipeline.anonymize_tables(backend, module, tables, secret=key_secret, report=report)
+            outputs = pipeline.anonymize_tables(
+                backend, module, tables, secret=key_secret, report=report, base_dir=path.parent
+            )
         with bar.stage("publish"):
             pipeline.publish_tables(
                 module,

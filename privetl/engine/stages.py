@@ -347,6 +347,7 @@ class StagedRun:
             secret=secret,
             report=report,
             before_table=lambda: self._raise_if_cancelled("anonymize"),
+            base_dir=self.document.parent,
         )
         return self._write(backend, outputs, directory, "anonymize", on_rows), {}
 

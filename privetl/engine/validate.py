@@ -28,9 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from privetl.engine.errors import MetadataError, Problem, TransformationError
+from privetl.engine.generalization.rules import levels_problems
 from privetl.engine.jsonld import Loc, Reading, build_module, read_document
-from privetl.engine.metadata import ColumnType, DataModule
+from privetl.engine.metadata import ColumnType, DataModule, Levels
 from privetl.engine.sandbox import check_sql
 
 _NUMERIC = {ColumnType.INTEGER.value, ColumnType.DOUBLE.value}
@@ -230,9 +233,10 @@ class _Checks:
                         (*loc, "privacy", "sensitive", s),
                         f"{sensitive!r} is both a quasi-identifier and a sensitive attribute; it can only be one",
                     )
-            for target in ("l", "t"):
+            for target in ("l", "t", "entropy_l", "recursive"):
                 if privacy.get(target) is not None and not privacy.get("sensitive"):
                     self.report((*loc, "privacy", target), f"target {target!r} is measured on sensitive attributes; list them in 'sensitive'")
+        self.check_search(loc, table)
         anatomize = table.get("anatomize")
         if isinstance(anatomize, dict):
             self.check_column_list((*loc, "anatomize", "quasi_identifiers"), anatomize, "quasi_identifiers", name, columns)
@@ -332,12 +336,46 @@ class _Checks:
                     f"keep_type gives integer tokens to integer columns; {name!r} is a {column_type} column, "
                     "whose tokens are text anyway (remove keep_type)",
                 )
+        elif kind == "levels":
+            self.check_levels(loc, column_type, op)
         elif kind == "permute":
             for w, other in _strings(op.get("within")):
                 if other not in columns:
                     self.report((*loc, "within", w), f"permute within names column {other!r}, which this table does not have")
                 elif other == name:
                     self.report((*loc, "within", w), f"permuting {name!r} within groups of itself changes nothing; remove it from within")
+
+    def check_levels(self, loc: Loc, column_type: str, op: dict[str, Any]) -> None:
+        """A ``levels`` rule fits its column and is a hierarchy (each level merging whole
+        classes of the one before), which the search's pruning relies on."""
+        try:
+            levels = Levels.model_validate(op)
+        except ValidationError:
+            return  # the structure check reports it
+        for option, message in levels_problems(ColumnType(column_type), levels):
+            self.report((*loc, option), message)
+
+    def check_search(self, loc: Loc, table: dict[str, Any]) -> None:
+        """Columns with ``levels`` are quasi-identifiers of a table whose privacy asks for a
+        ``search``, and a search has levels to choose from."""
+        privacy = table.get("privacy")
+        search = privacy.get("search") if isinstance(privacy, dict) else None
+        qis = {q for _, q in _strings(privacy.get("quasi_identifiers"))} if isinstance(privacy, dict) else set()
+        with_levels = [
+            (j, column.get("name"))
+            for j, column in _dicts(table.get("columns"))
+            if isinstance(column.get("anonymize"), dict) and column["anonymize"].get("op") == "levels"
+        ]
+        for j, name in with_levels:
+            where = (*loc, "columns", j, "anonymize")
+            if search is None:
+                self.report(where, f"levels on {name!r} are chosen by a search: add \"search\": {{\"metric\": ...}} to the table's privacy")
+            elif name not in qis:
+                self.report(where, f"levels apply to quasi-identifiers; add {name!r} to the privacy's quasi_identifiers or use generalize")
+            if table.get("anatomize") is not None:
+                self.report(where, "an anatomized table publishes its quasi-identifiers as they are: remove the levels or the anatomize")
+        if search is not None and not with_levels:
+            self.report((*loc, "privacy", "search"), "the search chooses the levels of quasi-identifiers that declare levels; none does")
 
     # -- foreign keys --------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ def test_an_unknown_anonymization_op_names_the_choices() -> None:
 
     assert problems(change) == [
         (f"{CUSTOMERS}.field[1].privetl:anonymize",
-         "value 'scramble' of 'op' does not match any of the expected tags: 'generalize', 'suppress', 'permute', 'perturb', 'pseudonymize'"),
+         "value 'scramble' of 'op' does not match any of the expected tags: 'generalize', 'suppress', 'permute', 'perturb', 'pseudonymize', 'levels'"),
     ]
 
 
