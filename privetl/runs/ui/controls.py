@@ -104,7 +104,9 @@ def progress(request: HttpRequest, actor: Actor, task_id: str) -> HttpResponse:
     fragment for htmx (polled while the run moves), a page of its own otherwise."""
     context = _progress_context(request, actor, task_id)
     if request.headers.get("HX-Request") == "true":
-        return render(request, "runs/controls_progress.html", context)
+        # the task's state badge on its page (``#task-state``) follows the run too: htmx
+        # swaps it out of band, so the page never says RUNNING beside a PAUSED run
+        return render(request, "runs/controls_progress.html", {**context, "task_state_oob": True})
     return render(request, "runs/controls.html", context)
 
 
