@@ -595,17 +595,23 @@ def test_the_seed_story_in_a_real_browser(story: Story, browser: Any) -> None:
     tom.get_by_role("link", name="Runs").click()
     tom.wait_for_url("**/ui/runs/")
     row = tom.get_by_role("row").filter(has=tom.get_by_role("link", name=run_id))
-    assert "SUCCEEDED" in row.inner_text() and "tom" in row.inner_text()
+    cells = row.get_by_role("cell").all_inner_texts()
+    assert cells[2] == "SUCCEEDED" and cells[4] == "tom", cells
+    version = cells[-1]  # the run history names the version it published
+    assert version.isdigit(), cells
+    published = json.loads((story.published / "metadata.json").read_text(encoding="utf-8"))
+    assert str(published["version"]).split(".")[0] == version  # really published there
     story.shot(tom, "run-history")
     row.get_by_role("link", name=run_id).click()
     tom.wait_for_url(f"**/ui/runs/{run_id}/")
     detail = _main(tom)
-    version = re.search(r"Published version\s+(\d+)", detail)
-    assert version, detail
-    assert "SUCCEEDED" in detail
+    assert re.search(r"State\s+SUCCEEDED", detail) and re.search(
+        rf"Published version\s+{version}\b", detail
+    ), detail
+    assert "Privacy measures against their targets" in detail and "met" in detail
     story.shot(tom, "run")
     dana.goto(entry_url)
-    assert "UPLOADED" in _main(dana) and f"as version {version.group(1)}" in _main(dana)
+    assert "UPLOADED" in _main(dana) and f"as version {version}" in _main(dana)
 
     # --- Audit: audrey, an ADMIN, reads the trail
     _audit_search(audrey, story, **{"Target id": run_id})
