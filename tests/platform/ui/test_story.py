@@ -280,7 +280,9 @@ FORM_INPUTS = {
 SELECTS = {"kind", "type", "field_type"}
 
 
-def _write_script(page: Any, story: Story, kind: str, script_id: str, body: dict[str, Any]) -> None:
+def _write_script(
+    page: Any, story: Story, kind: str, script_id: str, body: dict[str, Any], *, shoot: bool
+) -> None:
     """Eddie fills in a script's form as the demo's task flow sends it, saves and releases it."""
     page.goto(f"{story.base}/ui/scripts/new/{kind}/?task_id={TASK}")
     assert page.get_by_label("Task").input_value() == TASK
@@ -298,23 +300,24 @@ def _write_script(page: Any, story: Story, kind: str, script_id: str, body: dict
     if fields:
         page.get_by_label("Module of the fields").fill(fields[0]["ext_datamodule_id"])
         page.get_by_label("Fields", exact=True).fill("\n".join(f["field_name"] for f in fields))
+    if shoot:
+        story.shot(page, "script-form")
     page.get_by_role("button", name="Create the script").click()
     page.wait_for_url(f"**/ui/scripts/{script_id}/")
     assert f"Script {script_id} created" in _main(page)
     page.get_by_role("button", name="Release the script").click()
     page.wait_for_url(f"**/ui/scripts/{script_id}/")
     assert f"Script {script_id} released" in _main(page)
+    if shoot:
+        story.shot(page, "script-released")
 
 
 def _attach(page: Any, slot: str, script_id: str) -> None:
     page.locator(f"#add-{slot}").select_option(script_id)
-    page.locator(f"section[aria-labelledby={slot}]").get_by_role("button").last.click()
+    section = page.locator(f"section[aria-labelledby={slot}]")
+    section.get_by_role("button", name=re.compile(r"^(Add|Set)$")).click()
     page.wait_for_url(f"**/ui/tasks/{TASK}/#{slot}")
-    assert (
-        page.locator(f"section[aria-labelledby={slot}]")
-        .get_by_role("link", name=script_id, exact=True)
-        .is_visible()
-    )
+    assert section.get_by_role("link", name=script_id, exact=True).is_visible()  # in the list
 
 
 def _progress(page: Any) -> str:
@@ -327,6 +330,17 @@ def _wait_progress(page: Any, pattern: str, timeout: float = 60_000) -> str:
 
     expect(page.locator("#run-progress")).to_contain_text(re.compile(pattern), timeout=timeout)
     return _progress(page)
+
+
+def _watch(page: Any, pattern: str) -> tuple[str, str]:
+    """Watch the fragment the page just loaded until it shows ``pattern``, without a reload:
+    its headline ("Run …: STATE · stage …") when first shown and when ``pattern`` came."""
+    page.locator("#run-progress").wait_for()  # swapped in by htmx's load trigger
+    document = page.evaluate("performance.timeOrigin")
+    first = _progress(page).strip().splitlines()[0]
+    last = _wait_progress(page, pattern).strip().splitlines()[0]
+    assert page.evaluate("performance.timeOrigin") == document  # the same page all along
+    return first, last
 
 
 def _audit_search(page: Any, story: Story, **filters: str) -> str:
@@ -421,7 +435,12 @@ def test_the_seed_story_in_a_real_browser(story: Story, browser: Any) -> None:
         _request_access(pages[user_id], story, connection_id, access)
     story.shot(dana, "access-requested")
     _request_access(dana, story, SOURCE, "READ")  # not needed to review: olga denies it
-    olga.goto(story.base + "/ui/access-requests/")
+    olga.goto(story.base + "/ui/")  # the dashboard says what waits for her
+    waiting = olga.locator("section[aria-labelledby=decide-h]").inner_text()
+    assert "eddie asks WRITE on customers: “the customers task”" in waiting, waiting
+    story.shot(olga, "dashboard-to-decide")
+    olga.get_by_role("link", name="Decide them").click()
+    olga.wait_for_url("**/ui/access-requests/")
     inbox = olga.get_by_role("table")
     assert inbox.get_by_role("row").count() == 1 + len(GRANTS) + 1
     story.shot(olga, "access-inbox")
@@ -444,12 +463,14 @@ def test_the_seed_story_in_a_real_browser(story: Story, browser: Any) -> None:
     story.shot(dana, "access-decided")
 
     # --- Manage ETL Task and Manage Scripts: eddie
-    eddie.goto(story.base + "/ui/tasks/")
+    eddie.get_by_role("link", name="Tasks").click()
+    eddie.wait_for_url("**/ui/tasks/")
     assert "No tasks yet: create the first below" in _main(eddie)
     eddie.get_by_label("Name").fill("Customers and orders, from scripts")
     eddie.get_by_label("Destination module (connection id)").fill(DESTINATION)
     eddie.get_by_label("Task id (optional)").fill(TASK)
     eddie.get_by_label("Seed").fill(str(sample.get("privetl:seed", 0)))
+    story.shot(eddie, "tasks")
     eddie.get_by_role("button", name="Create the task").click()
     eddie.wait_for_url(f"**/ui/tasks/{TASK}/")
     assert f"Task {TASK} created" in _main(eddie) and "DRAFT" in _main(eddie)
@@ -463,9 +484,9 @@ def test_the_seed_story_in_a_real_browser(story: Story, browser: Any) -> None:
     for group, entries in scripts.items():
         kind, _slot = kinds[group]
         for script_id, body in entries:
-            _write_script(eddie, story, kind, script_id, body)
-        if group == "extractors":
-            story.shot(eddie, "script-released")
+            _write_script(
+                eddie, story, kind, script_id, body, shoot=script_id == "customers_legacy"
+            )
     eddie.goto(f"{story.base}/ui/tasks/{TASK}/")
     for group, entries in scripts.items():
         _kind, slot = kinds[group]
@@ -485,6 +506,7 @@ def test_the_seed_story_in_a_real_browser(story: Story, browser: Any) -> None:
     eddie.get_by_label("Script id (optional)").fill("publish_customers")
     eddie.get_by_label("Connection (optional)").fill(DESTINATION)
     assert eddie.get_by_label("Rewrite the collection protocol").is_checked()
+    story.shot(eddie, "uploader-form")
     eddie.get_by_role("button", name="Create the script").click()
     eddie.wait_for_url("**/ui/scripts/publish_customers/")
     eddie.get_by_role("button", name="Release the script").click()
@@ -506,42 +528,43 @@ def test_the_seed_story_in_a_real_browser(story: Story, browser: Any) -> None:
     queued = re.search(r"Run (\S+) of task \S+ queued", _main(tom))
     assert queued, _main(tom)
     run_id = queued.group(1)
-    running = _wait_progress(tom, r"RUNNING")  # pause as early as we can: a long way to go
-    assert "updating every 2 s" in running
+    # each phase: what the fragment said when the page loaded it, and what it says once it
+    # reached the phase's state, fetched again by htmx every 2 s on the same document
+    moves = [_watch(tom, "RUNNING")]  # pause as early as we can: a long way to go
+    assert "updating every 2 s" in _progress(tom)
     story.shot(tom, "run-running")
     tom.locator("#run-pause").click()  # at once: the worker stops at the next stage boundary
     tom.wait_for_url(f"**/ui/tasks/{TASK}/")
-    assert re.search(rf"Run {run_id} (pauses when its current stage \(\w+\)|paused)", _main(tom)), (
-        _main(tom)
-    )
-    paused = _wait_progress(tom, "PAUSED")
-    assert tom.locator("#task-state").inner_text() == "PAUSED"  # the header follows, no reload
-    assert "updating every 2 s" not in paused  # a paused run is not fetched again
+    said = _main(tom)
+    assert re.search(rf"Run {run_id} (pauses when its current stage \(\w+\)|paused)", said), said
+    moves.append(_watch(tom, "PAUSED"))
+    assert tom.locator("#task-state").inner_text() == "PAUSED"  # the header follows it
+    assert "updating every 2 s" not in _progress(tom)  # a paused run is not fetched again
     done_when_paused = tom.locator("#run-progress tr").count() - 1
-    assert (
-        done_when_paused >= 1 and "running" not in tom.locator("#run-progress table").inner_text()
-    )
+    assert done_when_paused >= 1
+    assert "running" not in tom.locator("#run-progress table").inner_text()  # at a boundary
     assert tom.locator("#run-resume").is_visible()
     story.shot(tom, "run-paused")
     tom.locator("#run-resume").click()
     tom.wait_for_url(f"**/ui/tasks/{TASK}/")
     assert f"Run {run_id} queued again" in _main(tom)
-    document = tom.evaluate("performance.timeOrigin")
-    moving = _wait_progress(tom, r"(QUEUED|RUNNING) · stage \w+")
-    assert "updating every 2 s" in moving
-    waiting = _wait_progress(tom, "AWAITING_UPLOAD · stage verify")
+    moves.append(_watch(tom, "AWAITING_UPLOAD · stage verify"))
     assert tom.locator("#task-state").inner_text() == "AWAITING_UPLOAD"
-    # the fragment moved on by itself (htmx every 2 s), the page was not reloaded
-    assert tom.evaluate("performance.timeOrigin") == document
+    assert any(first != last for first, last in moves), moves  # it moved by itself
     stages = tom.locator("#run-progress table").inner_text()
     for stage in ("extract", "clean", "transform", "anonymize", "verify"):
         assert re.search(rf"{stage}\s+done", stages), stages
     assert tom.locator("#run-progress tr").count() - 1 > done_when_paused
-    assert "updating every 2 s" not in waiting and tom.locator("#run-upload").is_visible()
+    assert "updating every 2 s" not in _progress(tom) and tom.locator("#run-upload").is_visible()
     story.shot(tom, "run-awaiting-upload")
 
     # --- Review Data: dana, the outbox
-    dana.goto(story.base + "/ui/outbox/")
+    dana.goto(story.base + "/ui/")  # the dashboard says what waits for review
+    review = dana.locator("section[aria-labelledby=review-h]").inner_text()
+    assert f"customers of {TASK}" in review and f"orders of {TASK}" in review, review
+    story.shot(dana, "dashboard-to-review")
+    dana.get_by_role("link", name="customers", exact=True).click()
+    dana.wait_for_url("**/ui/outbox/")
     outbox = _main(dana)
     assert f"{DESTINATION} / customers" in outbox and f"{DESTINATION} / orders" in outbox
     story.shot(dana, "outbox")
