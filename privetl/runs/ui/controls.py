@@ -13,6 +13,7 @@ without htmx, the same URL is a page of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -78,6 +79,10 @@ def _progress_context(request: HttpRequest, actor: Actor, task_id: str) -> dict[
         if task.current_run_id
         else None
     )
+    if run is not None and run.task_state and run.task_state != task.state:
+        # the run moved on between the two reads (they share no transaction): show the
+        # state it gives its task, so the controls and the polling agree with the run shown
+        task = replace(task, state=run.task_state)
     back = next_path(request, task.id)
     stages = []
     if run is not None:
@@ -104,7 +109,9 @@ def progress(request: HttpRequest, actor: Actor, task_id: str) -> HttpResponse:
     fragment for htmx (polled while the run moves), a page of its own otherwise."""
     context = _progress_context(request, actor, task_id)
     if request.headers.get("HX-Request") == "true":
-        return render(request, "runs/controls_progress.html", context)
+        # the task's state badge on its page (``#task-state``) follows the run too: htmx
+        # swaps it out of band, so the page never says RUNNING beside a PAUSED run
+        return render(request, "runs/controls_progress.html", {**context, "task_state_oob": True})
     return render(request, "runs/controls.html", context)
 
 
