@@ -69,7 +69,7 @@ def _port(preferred: int) -> int:
     return preferred
 
 
-def print_demo_users(http_port: int) -> None:
+def print_demo_users(http_port: int, *, serving: bool) -> None:
     """The web UI's address and the people of the seed story to log in as (by user id: the
     embedded default has no passwords), read from the platform's own database."""
     from privetl.users.models import User, UserRole
@@ -77,7 +77,13 @@ def print_demo_users(http_port: int) -> None:
     roles: dict[str, list[str]] = {}
     for user_id, role in UserRole.objects.order_by("user_id", "role").values_list("user_id", "role"):
         roles.setdefault(user_id, []).append(role)
-    print(f"\nweb UI: http://127.0.0.1:{http_port}/ui/  — log in with one of these user ids:")
+    if serving:
+        print(f"\nweb UI: http://127.0.0.1:{http_port}/ui/  — log in with one of these user ids:")
+    else:
+        print(
+            "\nweb UI: `make demo-ui` runs this demo and keeps the platform up at "
+            "http://127.0.0.1:8000/ui/ (port 8000 when free) — log in with one of these user ids:"
+        )
     for user in User.objects.order_by("id"):
         held = ", ".join(roles.get(user.id, [])) or "no role (a requester or connection owner)"
         print(f"  {user.id:<12} {user.name:<28} {held}")
@@ -132,15 +138,13 @@ def platform_part(*, keep_serving: bool = False) -> None:
         )
         _banner("3/3 Runs: start, pause, resume, review the outbox, upload version 2")
         run_run_flow(http_port=http_port, grpc_port=grpc_port, work_dir=DEMO_VAR / "connections")
-        print_demo_users(http_port)
+        print_demo_users(http_port, serving=keep_serving)
         if keep_serving:
             print("\nthe platform keeps running (web UI, REST, gRPC, a worker); Ctrl-C stops it", flush=True)
             try:
                 server.wait()
             except KeyboardInterrupt:
                 print("\nstopping the platform")
-        else:
-            print("(`make demo-ui` runs the same demo and keeps the platform up to log in)")
     except BaseException:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
         print(f"\nthe demo failed; the end of {log}:", *tail, sep="\n", file=sys.stderr)
