@@ -283,3 +283,11 @@ def add_legacy_extractor(actor: Actor, task_id: str, made: dict[str, list[str]])
     )
     services.script_release(actor=actor, script_id="legacy_x")
     made["extraction_script_ids"].append("legacy_x")
+
+
+def ui_login(client: Any, user_id: str) -> Any:
+    """Sign ``user_id`` in to the web UI through the embedded default's local login (the user
+    must exist and not be blocked: the login redirects to the dashboard); the client."""
+    answer = client.post("/ui/login/", {"user_id": user_id})
+    assert answer.status_code == 302, answer.content.decode()[:300]
+    return client

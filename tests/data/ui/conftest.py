@@ -10,11 +10,10 @@ import pytest
 from django.test import Client
 
 from tests.data.helpers import Entry, make_entry
-from tests.scripts.helpers import connection, grant, user
+from tests.scripts.helpers import connection, grant, ui_login, user
 
-
-def login(client: Client, user_id: str) -> None:
-    client.post("/ui/login/", {"user_id": user_id})
+login = ui_login
+"""The outbox tests' name for the one UI login helper."""
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from privetl.data.models import OutboxEntry
-from tests.scripts.helpers import connection, grant, task_row, user
+from tests.scripts.helpers import connection, grant, task_row, ui_login, user
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,6 @@ def _entry(entry_id: str, module: str, state: str = "AWAITING_REVIEW") -> None:
     )
 
 
-def _login(client: Client, user_id: str) -> None:
-    client.post("/ui/login/", {"user_id": user_id})
-
-
 def test_the_outbox_shows_only_modules_the_data_manager_may_read(
     client: Client,
     django_assert_max_num_queries,  # type: ignore[no-untyped-def]
@@ -44,7 +40,7 @@ def test_the_outbox_shows_only_modules_the_data_manager_may_read(
     _entry("e1", "customers")
     _entry("e2", "payroll")
     _entry("e3", "customers", state="UPLOADED")
-    _login(client, "dana")
+    ui_login(client, "dana")
     assert 'href="/ui/outbox/"' in client.get("/ui/").content.decode()
     with django_assert_max_num_queries(8):
         page = client.get("/ui/outbox/").content.decode()
@@ -57,12 +53,12 @@ def test_the_outbox_shows_only_modules_the_data_manager_may_read(
 
 def test_the_outbox_needs_manage_data_and_says_what_fills_it(client: Client) -> None:
     user("tom", "PROCESS_ETL_TASK")
-    _login(client, "tom")
+    ui_login(client, "tom")
     assert 'href="/ui/outbox/"' not in client.get("/ui/").content.decode()
     assert client.get("/ui/outbox/").status_code == 403
     client.post("/ui/logout/")
     user("dana", "MANAGE_DATA")
-    _login(client, "dana")
+    ui_login(client, "dana")
     assert "Nothing waits for review" in client.get("/ui/outbox/").content.decode()
     refused = client.get("/ui/outbox/", {"state": "LOST"})
     assert (

@@ -13,16 +13,11 @@ from django.utils import timezone
 from privetl.datamodules import services
 from privetl.users import services as users
 from privetl.users.models import AccessRequest
-from tests.scripts.helpers import actor_for, user
+from tests.scripts.helpers import actor_for, ui_login, user
 
 pytestmark = pytest.mark.django_db
 
 CAROL = actor_for("carol", "CREATE_EXT_DATAMODULE")
-
-
-def _login(client: Client, user_id: str) -> Client:
-    client.post("/ui/login/", {"user_id": user_id})
-    return client
 
 
 def _connection(connection_id: str) -> None:
@@ -55,7 +50,7 @@ def test_the_owner_approves_with_a_note_and_the_requester_sees_the_grant(
     client: Client, people: None
 ) -> None:
     filed = _filed("zed", "sales", "READ", reason="quarterly report")
-    inbox = _login(client, "carol").get("/ui/access-requests/").content.decode()
+    inbox = ui_login(client, "carol").get("/ui/access-requests/").content.decode()
     row = inbox.split("<td>zed</td>", 1)[1].split("</tr>", 1)[0]
     assert "sales" in row and "<td>READ</td>" in row and "quarterly report" in row
     expiry = (timezone.now() + dt.timedelta(days=30)).strftime("%Y-%m-%d")
@@ -73,7 +68,7 @@ def test_the_owner_approves_with_a_note_and_the_requester_sees_the_grant(
     )
     after = client.get("/ui/access-requests/").content.decode()
     assert "Approved: zed on sales (READ)" in after and "Nothing waits for your decision" in after
-    _login(client, "zed")
+    ui_login(client, "zed")
     grants = client.get("/ui/access-requests/?tab=grants").content.decode()
     row = grants.split('href="/ui/connections/sales/"', 1)[1].split("</tr>", 1)[0]
     assert "<td>READ</td>" in row and "<td>carol</td>" in row and expiry in row
@@ -83,9 +78,9 @@ def test_the_owner_approves_with_a_note_and_the_requester_sees_the_grant(
 
 def test_the_owner_denies(client: Client, people: None) -> None:
     filed = _filed("zed", "sales", "WRITE")
-    _login(client, "carol").post(f"/ui/access-requests/{filed}/decide/", {"decision": "deny"})
+    ui_login(client, "carol").post(f"/ui/access-requests/{filed}/decide/", {"decision": "deny"})
     assert AccessRequest.objects.get(pk=filed).state == "denied"
-    _login(client, "zed")
+    ui_login(client, "zed")
     assert "state-DENIED" in client.get("/ui/access-requests/?tab=mine").content.decode()
     assert (
         "You hold no access yet" in client.get("/ui/access-requests/?tab=grants").content.decode()
@@ -95,7 +90,7 @@ def test_the_owner_denies(client: Client, people: None) -> None:
 def test_nobody_else_sees_or_decides_a_request(client: Client, people: None) -> None:
     filed = _filed("zed", "sales")
     for who in ("zed", "bob"):  # the requester and a stranger
-        _login(client, who)
+        ui_login(client, who)
         inbox = client.get("/ui/access-requests/").content.decode()
         assert 'value="approve"' not in inbox and "Nothing waits for your decision" in inbox
         response = client.post(f"/ui/access-requests/{filed}/decide/", {"decision": "approve"})
@@ -107,7 +102,7 @@ def test_a_refused_decision_is_shown_at_its_row_with_the_note_kept(
     client: Client, people: None
 ) -> None:
     filed = _filed("zed", "sales")
-    _login(client, "carol")
+    ui_login(client, "carol")
     response = client.post(f"/ui/access-requests/{filed}/decide/", {"decision": "", "note": "hmm"})
     assert response.status_code == 400
     page = response.content.decode()
@@ -121,7 +116,7 @@ def test_a_refused_decision_is_shown_at_its_row_with_the_note_kept(
 
 def test_the_requester_withdraws_a_pending_request(client: Client, people: None) -> None:
     filed = _filed("zed", "sales", reason="for the audit")
-    _login(client, "zed")
+    ui_login(client, "zed")
     mine = client.get("/ui/access-requests/?tab=mine").content.decode()
     assert "state-PENDING" in mine and "for the audit" in mine and 'secondary">Withdraw<' in mine
     response = client.post(f"/ui/access-requests/{filed}/withdraw/", {"tab": "mine"})
@@ -134,7 +129,7 @@ def test_the_requester_withdraws_a_pending_request(client: Client, people: None)
 def test_nobody_else_withdraws_it(client: Client, people: None) -> None:
     filed = _filed("zed", "sales")
     for who in ("bob", "carol"):  # a stranger, and the owner (who denies instead)
-        _login(client, who)
+        ui_login(client, who)
         response = client.post(f"/ui/access-requests/{filed}/withdraw/", {"tab": "mine"})
         assert response.status_code in (403, 404)
         error = response.content.decode().split('id="error-form">', 1)[1].split("</p>", 1)[0]
@@ -147,7 +142,7 @@ def test_a_holder_gives_a_grant_back(client: Client, people: None) -> None:
     users.access_request_decide(
         actor=CAROL, access_request_id=filed, owner_user_id="carol", approve=True
     )
-    _login(client, "zed")
+    ui_login(client, "zed")
     response = client.post(f"/ui/access-requests/{filed}/withdraw/", {"tab": "grants"})
     assert response["Location"] == "/ui/access-requests/?tab=grants"
     assert AccessRequest.objects.get(pk=filed).state == "revoked"
@@ -166,7 +161,7 @@ def test_a_holder_gives_a_grant_back(client: Client, people: None) -> None:
 )
 def test_each_tab_has_an_empty_state(client: Client, tab: str, says: str) -> None:
     user("zed")
-    page = _login(client, "zed").get(f"/ui/access-requests/{tab}").content.decode()
+    page = ui_login(client, "zed").get(f"/ui/access-requests/{tab}").content.decode()
     assert says in page and 'href="/ui/connections/"' in page
 
 
@@ -190,14 +185,14 @@ def test_tabs_of_many_rows_are_paged_in_few_queries(
             )
         user(f"u{number:03}")
         _filed(f"u{number:03}", "sales")
-    _login(client, "carol")
+    ui_login(client, "carol")
     with django_assert_max_num_queries(6):
         inbox = client.get("/ui/access-requests/").content.decode()
     assert inbox.count('value="approve"') == 50 and "Next page" in inbox
     rest = client.get(f"/ui/access-requests/{_next(inbox)}").content.decode()
     # 60 users' requests on sales and zed's 30 still pending on m*: 90 in all
     assert rest.count('value="approve"') == 40 and "Next page" not in rest
-    _login(client, "zed")
+    ui_login(client, "zed")
     with django_assert_max_num_queries(6):
         mine = client.get("/ui/access-requests/?tab=mine").content.decode()
     assert mine.count("<tr>") == 51 and "Next page" in mine
@@ -210,7 +205,7 @@ def test_the_inbox_narrows_to_one_connection_from_its_page(client: Client, peopl
     _connection("payroll")
     on_sales = _filed("zed", "sales")
     on_payroll = _filed("zed", "payroll")
-    _login(client, "carol")
+    ui_login(client, "carol")
     link = '/ui/access-requests/?tab=inbox&amp;connection=sales"'
     assert link in client.get("/ui/connections/sales/").content.decode()
     page = client.get("/ui/access-requests/?tab=inbox&connection=sales").content.decode()

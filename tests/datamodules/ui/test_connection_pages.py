@@ -21,7 +21,7 @@ from privetl.datamodules import services
 from privetl.datamodules.models import Connection
 from privetl.datamodules.selectors import connection_secret_for_run
 from tests.datamodules.conftest import contract_document
-from tests.scripts.helpers import actor_for, grant, user
+from tests.scripts.helpers import actor_for, grant, ui_login, user
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +29,6 @@ SECRET = "Zebra-Quokka-7731"
 """A password planted in every connection string here; no response may contain it."""
 SALES = f"postgresql://app:{SECRET}@127.0.0.1:9/sales"
 """Port 9 (discard) on loopback: nothing listens, so a test fails at once."""
-
-
-def _login(client: Client, user_id: str) -> Client:
-    client.post("/ui/login/", {"user_id": user_id})
-    return client
 
 
 def _text(response: HttpResponse) -> str:
@@ -48,7 +43,7 @@ def carol(client: Client) -> Client:
     user("carol", "CREATE_EXT_DATAMODULE")
     user("dave")
     user("zed")
-    return _login(client, "carol")
+    return ui_login(client, "carol")
 
 
 def _created_sales() -> None:
@@ -197,7 +192,7 @@ def test_a_taken_id_is_named_at_the_id(carol: Client) -> None:
 
 def test_without_the_role_no_button_403_and_nothing_created(client: Client) -> None:
     user("zed")
-    _login(client, "zed")
+    ui_login(client, "zed")
     page = _text(client.get("/ui/connections/"))
     assert "/ui/connections/new/" not in page
     assert "ask an ADMIN for that role" in page  # the empty state says what to do
@@ -283,7 +278,7 @@ def test_a_non_owner_sees_no_edit_gets_403_and_changes_nothing(client: Client) -
     user("zed")
     _created_sales()
     grant("zed", "sales", "READ", decider="carol")
-    _login(client, "zed")
+    ui_login(client, "zed")
     page = _text(client.get("/ui/connections/sales/"))
     assert "/ui/connections/sales/edit/" not in page
     assert "<dd>READ</dd>" in page and "Test connection" in page
@@ -324,7 +319,7 @@ def test_without_access_no_test_button_403_and_no_test(client: Client) -> None:
     user("dave")
     user("zed")
     _created_sales()
-    _login(client, "zed")
+    ui_login(client, "zed")
     page = _text(client.get("/ui/connections/sales/"))
     assert "Test connection" not in page and "none: ask for it" in page
     response = client.post("/ui/connections/sales/test/")

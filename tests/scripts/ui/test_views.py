@@ -11,20 +11,16 @@ from django.test import Client
 from privetl.audit.models import AuditLog
 from privetl.scripts import services
 from privetl.scripts.models import Script
-from tests.scripts.helpers import user
+from tests.scripts.helpers import ui_login, user
 
 pytestmark = pytest.mark.django_db
 
 CRM = json.dumps({"kind": "file", "path": "customers_crm.csv", "format": "csv"})
 
 
-def _login(client: Client, user_id: str) -> None:
-    assert client.post("/ui/login/", {"user_id": user_id}).status_code == 302
-
-
 @pytest.fixture
 def eddie(client: Client, editor) -> Client:  # type: ignore[no-untyped-def]
-    _login(client, "eddie")
+    ui_login(client, "eddie")
     return client
 
 
@@ -209,7 +205,7 @@ def test_a_reader_sees_scripts_read_only_and_cannot_write(client: Client, editor
         body={"table": "customers", "kind": "File", "config_json": CRM},
     )
     user("tom", "PROCESS_ETL_TASK")
-    _login(client, "tom")
+    ui_login(client, "tom")
     listed = client.get("/ui/scripts/?task_id=t1").content.decode()
     assert 'href="/ui/scripts/crm/"' in listed and "/ui/scripts/new/" not in listed
     page = client.get("/ui/scripts/crm/").content.decode()
@@ -227,7 +223,7 @@ def test_a_reader_sees_scripts_read_only_and_cannot_write(client: Client, editor
 
 def test_without_a_reading_role_scripts_are_refused(client: Client, editor) -> None:  # type: ignore[no-untyped-def]
     user("bob")
-    _login(client, "bob")
+    ui_login(client, "bob")
     assert client.get("/ui/scripts/").status_code == 403
     assert client.get("/ui/scripts/?task_id=t1").status_code == 403
 

@@ -10,19 +10,15 @@ from django.test import Client
 from privetl.audit.models import AuditLog
 from privetl.scripts import services as scripts
 from privetl.tasks.models import Task
-from tests.scripts.helpers import create_sample_scripts, user
+from tests.scripts.helpers import create_sample_scripts, ui_login, user
 from tests.tasks.test_compile import configure
 
 pytestmark = pytest.mark.django_db
 
 
-def _login(client: Client, user_id: str) -> None:
-    assert client.post("/ui/login/", {"user_id": user_id}).status_code == 302
-
-
 @pytest.fixture
 def eddie(client: Client, editor) -> Client:  # type: ignore[no-untyped-def]
-    _login(client, "eddie")
+    ui_login(client, "eddie")
     return client
 
 
@@ -167,7 +163,7 @@ def test_release_of_a_complete_task(eddie: Client, editor, task) -> None:  # typ
 def test_a_task_manager_reads_the_task_but_changes_nothing(client: Client, editor, task) -> None:  # type: ignore[no-untyped-def]
     _extractor(editor, "a")
     user("tom", "PROCESS_ETL_TASK")
-    _login(client, "tom")
+    ui_login(client, "tom")
     page = client.get("/ui/tasks/t1/").content.decode()
     assert "Customers" in page and "Release the task" not in page and "Add a script" not in page
     assert "New task" not in client.get("/ui/tasks/").content.decode()
@@ -184,7 +180,7 @@ def test_a_task_manager_reads_the_task_but_changes_nothing(client: Client, edito
 
 def test_without_a_reading_role_tasks_are_refused(client: Client, editor, task) -> None:  # type: ignore[no-untyped-def]
     user("bob")
-    _login(client, "bob")
+    ui_login(client, "bob")
     assert client.get("/ui/tasks/").status_code == 403
     assert client.get("/ui/tasks/t1/").status_code == 403
 
@@ -195,11 +191,11 @@ def test_the_task_page_includes_the_run_controls_for_run_readers(
     task,  # type: ignore[no-untyped-def]
     django_assert_max_num_queries,  # type: ignore[no-untyped-def]
 ) -> None:
-    _login(client, "eddie")
+    ui_login(client, "eddie")
     assert "hx-get" not in client.get("/ui/tasks/t1/").content.decode()  # an editor reads no runs
     client.post("/ui/logout/")
     user("tom", "PROCESS_ETL_TASK")
-    _login(client, "tom")
+    ui_login(client, "tom")
     with django_assert_max_num_queries(8):
         page = client.get("/ui/tasks/t1/").content.decode()
     assert 'hx-get="/ui/run-controls/t1/progress/?next=/ui/tasks/t1/"' in page
