@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from privetl.engine.backends import compilers
 from privetl.engine.backends.base import Backend
 from privetl.engine.errors import EngineError
+
+compilers.install()
 
 __all__ = ["Backend", "open_backend"]
 
