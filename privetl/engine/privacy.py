@@ -37,9 +37,12 @@ import ibis.expr.types as ir
 
 from privetl.engine.backends import Backend
 from privetl.engine.errors import PrivacyTargetNotMet
-from privetl.engine.metadata import PrivacyTargets, Table
+from privetl.engine.metadata import ColumnType, PrivacyTargets, Table
 
 _SIZE = "_privetl_class_size"
+_RECORDS = "_privetl_class_records"
+RECORDS_KEPT_LIMIT = 64
+"""Most record keys the class statistics keep per class (``k - 1``, see ``enforce``)."""
 TOLERANCE = 1e-12
 """Slack on the entropy comparison (a class of l equally frequent values has entropy ln l)."""
 
@@ -125,12 +128,21 @@ def enforce(backend: Backend, expr: ir.Table, table: Table, *, record: str | Non
         )
     qis = list(targets.quasi_identifiers)
     sensitive = list(targets.sensitive)
-    stats = backend.materialize(_class_stats(expr, qis, sensitive, targets), f"privetl_privacy_{table.name}")
+    key = None if record is None else (table.primary_key.column if table.primary_key is not None else record)
+    cap = _records_kept_per_class(table, targets, record)
+    smallest = None if cap is None else backend.smallest(expr[record], cap)
+    class_stats = _class_stats(expr, qis, sensitive, targets)
+    if smallest is not None:
+        class_stats = _class_stats(expr, qis, sensitive, targets, records=smallest)
+    stats = backend.materialize(class_stats, f"privetl_privacy_{table.name}")
     bad = _failing(stats, targets)
     row = _one_row(
         backend,
         stats.aggregate(
-            n=stats[_SIZE].sum(), k=stats[_SIZE].min(), suppressed=stats[_SIZE].sum(where=bad)
+            n=stats[_SIZE].sum(),
+            k=stats[_SIZE].min(),
+            suppressed=stats[_SIZE].sum(where=bad),
+            largest=stats[_SIZE].max(where=bad),
         ),
     )
     records_in = int(row["n"] or 0)
@@ -149,11 +161,14 @@ def enforce(backend: Backend, expr: ir.Table, table: Table, *, record: str | Non
     if suppressed:
         small = stats.filter(bad).select(*qis)
         removed = expr.semi_join(small, _join_on_qis(expr, small, qis))
-        if record is not None:
-            key = table.primary_key.column if table.primary_key is not None else record
-            removed = backend.materialize(
-                removed.select(*dict.fromkeys([record, key])), f"privetl_suppressed_{table.name}"
-            )
+        if record is not None and key is not None:
+            if smallest is not None and cap is not None and int(row["largest"] or 0) <= cap:
+                # every failing class is small enough that its records were kept by the
+                # class statistics: no second pass over the table
+                removed = _kept_records(stats.filter(bad), record, key, expr[key].type())
+            else:
+                removed = removed.select(*dict.fromkeys([record, key]))
+            removed = backend.materialize(removed, f"privetl_suppressed_{table.name}")
             out = expr.anti_join(removed, expr[record] == removed[record])
         else:
             out = expr.anti_join(small, _join_on_qis(expr, small, qis))
@@ -214,10 +229,21 @@ def _pct(part: int, whole: int) -> str:
     return f"{(part / whole if whole else 0):.2%}"
 
 
-def _class_stats(expr: ir.Table, qis: list[str], sensitive: list[str], targets: PrivacyTargets | None = None) -> ir.Table:
+def _class_stats(
+    expr: ir.Table,
+    qis: list[str],
+    sensitive: list[str],
+    targets: PrivacyTargets | None = None,
+    *,
+    records: ir.Value | None = None,
+) -> ir.Table:
     """One row per equivalence class: its size and, per sensitive attribute, distinct values
-    (and, for entropy or recursive diversity targets, its entropy and recursive ratio)."""
+    (and, for entropy or recursive diversity targets, its entropy and recursive ratio).
+    ``records``: an aggregate of each class's smallest record keys (``Backend.smallest``),
+    kept as column ``_privetl_class_records``."""
     aggs: dict[str, Any] = {_SIZE: expr.count()}
+    if records is not None:
+        aggs[_RECORDS] = records
     for s in sensitive:
         # an empty sensitive value counts as one more distinct value
         aggs[f"_l_{s}"] = expr[s].nunique() + expr[s].isnull().any().ifelse(1, 0)
@@ -248,6 +274,32 @@ def _diversity(expr: ir.Table, qis: list[str], s: str, targets: PrivacyTargets) 
         aggs[f"_rc_top_{s}"] = count.max()
         aggs[f"_rc_tail_{s}"] = tail.fill_null(0.0)
     return cells.group_by([cells[q] for q in qis]).aggregate(**aggs)
+
+
+def _records_kept_per_class(table: Table, targets: PrivacyTargets, record: str | None) -> int | None:
+    """How many record keys the class statistics keep per class so that the suppressed records
+    need no second pass over the table: ``k - 1`` (a class failing k has fewer records), when
+    the records are identified by ``record`` and their stored key is that same value (an
+    integer primary key no rule changes, or no primary key). None where it does not apply or
+    ``k - 1`` would be large (the kept keys are a per-class state of the aggregate)."""
+    if record is None or targets.k is None or not 1 < targets.k <= RECORDS_KEPT_LIMIT + 1:
+        return None
+    pk = table.primary_key
+    if pk is not None:
+        column = table.column(pk.column)
+        if column.type is not ColumnType.INTEGER or column.anonymize is not None:
+            return None
+    return targets.k - 1
+
+
+def _kept_records(failing: ir.Table, record: str, key: str, key_type: dt.DataType) -> ir.Table:
+    """The records of the ``failing`` classes, from the keys their statistics kept: the
+    record column and the primary key (the same value, in the key's own type)."""
+    keys = failing.select(_r=failing[_RECORDS].unnest())
+    columns = {record: keys._r}
+    if key != record:
+        columns[key] = keys._r.cast(key_type)
+    return keys.select(**columns)
 
 
 def _failing(stats: ir.Table, targets: PrivacyTargets) -> ir.BooleanValue:

@@ -125,6 +125,14 @@ class Backend(ABC):
         body = data.cast(dt.binary) if data.type().is_string() else data
         return ops.HexDigest(_binary_concat(prefix, body), "sha256").to_expr()
 
+    def smallest(self, value: ir.IntegerValue, n: int) -> ir.ArrayValue | None:
+        """An aggregate: the ``n`` smallest values of ``value`` in each group, ascending (all
+        of them in a group of at most ``n``); None where the engine has no such aggregate that
+        keeps only ``n`` values per group. Privacy keeps the record keys of each class with it
+        so that the records of classes that fail k need no second pass (``privacy.enforce``);
+        without it that pass runs, with the same result."""
+        return None
+
     @abstractmethod
     def interrupt(self) -> None:
         """Stop the engine's running work soon, from any thread (a worker cancelling a run).

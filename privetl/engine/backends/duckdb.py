@@ -213,6 +213,12 @@ class DuckDBBackend(Backend):
         joined = _blob_concat(prefix, body)
         return ops.HexDigest(joined, "sha256").to_expr()
 
+    def smallest(self, value: ir.IntegerValue, n: int) -> ir.ArrayValue | None:
+        """DuckDB's ``min(value, n)``: a bounded heap per group (bench, 10M rows, 5,694
+        classes: +0.4 CPU-seconds on the class statistics, against 1.3-1.7 for the second
+        pass it saves)."""
+        return _smallest(value.cast(dt.int64), ibis.literal(int(n), type=dt.int64))
+
     def interrupt(self) -> None:
         """Interrupt the running query (DuckDB's ``interrupt``, safe from another thread);
         every later call of this backend fails with ``EngineInterrupted``."""
@@ -251,3 +257,8 @@ def _utf8(text: str) -> dt.binary:
 @ibis.udf.scalar.builtin(name="||")  # type: ignore[untyped-decorator]
 def _blob_concat(head: dt.binary, tail: dt.binary) -> dt.binary:
     """Two blobs joined: DuckDB's ``||`` operator, called as the function it is."""
+
+
+@ibis.udf.agg.builtin(name="min")  # type: ignore[untyped-decorator]
+def _smallest(value: dt.int64, n: dt.int64) -> dt.Array(dt.int64):  # type: ignore[valid-type]
+    """The ``n`` smallest values of a group, ascending (DuckDB's ``min(x, n)``)."""
