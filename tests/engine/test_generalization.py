@@ -48,10 +48,11 @@ from tests.engine.adult_shaped import adult_records, adult_table
 
 
 @st.composite
-def lattices(draw: st.DrawFn) -> Lattice:
+def lattices(draw: st.DrawFn, *, distinct_only: bool = False) -> Lattice:
     """A random small lattice: 1-4 QIs, each a random nested hierarchy of 1-4 levels, random
-    records and one sensitive attribute, random targets and metric."""
-    rows = draw(st.integers(min_value=1, max_value=60))
+    records and one sensitive attribute, random targets and metric (``distinct_only``: k
+    and distinct l alone, the targets the search keeps at most l rows per class for)."""
+    rows = draw(st.integers(min_value=1, max_value=60 if not distinct_only else 200))
     rng = np.random.default_rng(draw(st.integers(min_value=0, max_value=2**32 - 1)))
     dimensions = []
     for d in range(draw(st.integers(min_value=1, max_value=4))):
@@ -63,16 +64,17 @@ def lattices(draw: st.DrawFn) -> Lattice:
             level = np.unique(rng.integers(0, groups, size=int(level.max()) + 1)[level], return_inverse=True)[1].astype(np.int64)
             levels.append(level)
         dimensions.append(Dimension(name=f"q{d}", codes=rng.integers(0, values, size=rows), levels=tuple(levels)))
-    m = draw(st.integers(min_value=1, max_value=4))
+    m = draw(st.integers(min_value=1, max_value=4 if not distinct_only else 8))
+    c_values, l_values = st.floats(min_value=0.5, max_value=4.0), st.integers(min_value=1, max_value=3)
     sensitive = SensitiveAttribute(
         name="s", codes=rng.integers(0, m, size=rows), rank=np.arange(m + 1) if draw(st.booleans()) else None
     )
     targets = Targets(
         k=draw(st.none() | st.integers(min_value=1, max_value=6)),
         l=draw(st.none() | st.integers(min_value=1, max_value=3)),
-        entropy_l=draw(st.none() | st.floats(min_value=1.0, max_value=3.0)),
-        recursive=draw(st.none() | st.tuples(st.floats(min_value=0.5, max_value=4.0), st.integers(min_value=1, max_value=3))),
-        t=draw(st.none() | st.floats(min_value=0.05, max_value=1.0)),
+        entropy_l=None if distinct_only else draw(st.none() | st.floats(min_value=1.0, max_value=3.0)),
+        recursive=None if distinct_only else draw(st.none() | st.tuples(c_values, l_values)),
+        t=None if distinct_only else draw(st.none() | st.floats(min_value=0.05, max_value=1.0)),
         max_suppression=draw(st.sampled_from([0.0, 0.05, 0.2, 0.5])),
     )
     counts = rng.integers(1, 5, size=rows).astype(np.int64)
@@ -91,6 +93,17 @@ def test_search_finds_the_optimum_of_exhaustive_search(lattice: Lattice) -> None
         assert searched.best is not None
         assert searched.best.levels == every.best.levels
         assert searched.best.metric == every.best.metric
+    assert searched.evaluated + searched.pruned == lattice.size
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lattices(distinct_only=True))
+def test_the_search_keeping_l_rows_per_class_measures_as_exhaustive_search(lattice: Lattice) -> None:
+    """With k and distinct l alone the search keeps at most l sensitive values per class and
+    rolls nodes up from atoms: the same node, and the same measures (the smallest distinct
+    l too, measured again uncapped), as evaluating every node from all rows."""
+    searched, every = lattice.search(), lattice.exhaustive()
+    assert searched.best == every.best
     assert searched.evaluated + searched.pruned == lattice.size
 
 
