@@ -28,6 +28,7 @@ from privetl.engine.generalization.choice import (
     class_statistics,
     hierarchies_of,
     lattice_targets,
+    two_values_suffice,
 )
 from privetl.engine.generalization.hierarchy import hierarchy_of
 from privetl.engine.generalization.lattice import (
@@ -159,6 +160,51 @@ def test_adult_shaped_k5_matches_exhaustive_discernibility(duckdb_backend: Backe
     assert enforced.report.records_suppressed == choice.best.suppressed
     assert enforced.report.k is not None and enforced.report.k >= 5
     assert enforced.report.classes == choice.best.classes
+
+
+@pytest.mark.parametrize("diversity", [None, 1, 2])
+@pytest.mark.parametrize("metric", METRICS)
+def test_two_values_per_class_choose_what_all_values_choose(
+    duckdb_backend: Backend, diversity: int | None, metric: str
+) -> None:
+    """k and distinct l <= 2: the class statistics of two values per class (smallest,
+    largest or empty) lead to the same node, suppression and loss as all values — with
+    empty values, classes of one value and of several, and a sensitive attribute of 4."""
+    data = adult_records(records=4_000)
+    rng = np.random.default_rng(5)
+    salary = np.array(["<=50K", ">50K", "unknown", "n/a"], dtype=object)[rng.integers(0, 4, size=4_000)]
+    salary[rng.random(4_000) < 0.3] = None
+    qis = ["age", "education", "sex", "race"]
+    data = data.select(qis).append_column("salary", pa.array(salary, pa.string()))
+    expr = duckdb_backend.materialize(ibis.memtable(data), f"gen_two_values_{metric}_{diversity}")
+    # with no l, salary is declared through t (then dropped): the statistics still carry it
+    targets = {"l": diversity} if diversity is not None else {"t": 1.0}
+    table = adult_table(k=4, max_suppression=0.05, metric=metric, quasi_identifiers=qis, **targets)
+    assert table.privacy is not None
+    if diversity is None:
+        table = table.model_copy(update={"privacy": table.privacy.model_copy(update={"t": None})})
+        assert table.privacy is not None
+    hierarchies = hierarchies_of(table)
+    results = {}
+    for two_values in (False, True):
+        statistics = class_statistics(
+            duckdb_backend, expr, hierarchies, ["salary"], name=f"gen_tv_{two_values}", two_values=two_values
+        )
+        lattice = Lattice(
+            statistics.counts, statistics.dimensions, statistics.sensitive,
+            targets=lattice_targets(table.privacy), metric=metric,  # type: ignore[arg-type]
+        )
+        best = lattice.exhaustive().best
+        searched = lattice.search().best
+        assert best is not None and searched is not None
+        assert (searched.levels, searched.metric) == (best.levels, best.metric)
+        results[two_values] = (best.levels, best.metric, best.suppressed, best.classes, best.k, statistics.rows)
+    assert results[True][:5] == results[False][:5]
+    assert results[True][5] < results[False][5]  # fewer rows: at most two per class
+    assert two_values_suffice(table.privacy)
+    choice = choose_levels(duckdb_backend, expr, table)
+    assert (choice.best.levels, choice.best.metric) == results[False][:2]
+    assert choice.statistics_rows == results[True][5]
 
 
 def test_entropy_and_recursive_diversity_are_enforced_as_searched(duckdb_backend: Backend, adult: Any) -> None:
@@ -336,11 +382,15 @@ def test_the_searched_sample_module_is_valid(searched_document: dict[str, Any]) 
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_duckdb_and_spark_choose_the_same_levels(duckdb_backend: Backend, spark_backend: Backend) -> None:
-    """The same class statistics, labels and so the same levels, on both engines."""
+@pytest.mark.parametrize("t", [0.3, None], ids=["all-values", "two-values"])
+def test_duckdb_and_spark_choose_the_same_levels(
+    duckdb_backend: Backend, spark_backend: Backend, t: float | None
+) -> None:
+    """The same class statistics, labels and so the same levels, on both engines (also
+    with two values per class, for k and distinct l alone)."""
     data = adult_records(records=3_000)
     qis = ["age", "education", "native_country"]
-    table = adult_table(k=5, l=2, t=0.3, max_suppression=0.02, quasi_identifiers=qis)
+    table = adult_table(k=5, l=2, t=t, max_suppression=0.02, quasi_identifiers=qis)
     data = data.select([*qis, "salary"])
     chosen = {}
     for backend in (duckdb_backend, spark_backend):

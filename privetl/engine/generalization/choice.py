@@ -40,9 +40,13 @@ __all__ = [
     "class_statistics",
     "hierarchies_of",
     "lattice_targets",
+    "two_values_suffice",
 ]
 
 _COUNT = "_privetl_n"
+_LOW = "_privetl_low"
+_HIGH = "_privetl_high"
+_VALUES = "_privetl_values"
 
 
 @dataclass(frozen=True)
@@ -125,16 +129,49 @@ def lattice_targets(targets: PrivacyTargets) -> Targets:
     )
 
 
+def two_values_suffice(targets: PrivacyTargets) -> bool:
+    """Whether the search needs no more than two sensitive values per class: k and distinct
+    l <= 2 on one sensitive attribute, no entropy, recursive or t target (a class is 2-diverse
+    exactly when its smallest and largest value differ, an empty value counting as one)."""
+    return (
+        len(targets.sensitive) == 1
+        and (targets.l or 1) <= 2
+        and targets.entropy_l is None
+        and targets.recursive is None
+        and targets.t is None
+    )
+
+
 def class_statistics(
-    backend: Backend, expr: ir.Table, hierarchies: list[Hierarchy], sensitive: list[str], *, name: str
+    backend: Backend,
+    expr: ir.Table,
+    hierarchies: list[Hierarchy],
+    sensitive: list[str],
+    *,
+    name: str,
+    two_values: bool = False,
 ) -> ClassStatistics:
     """One GROUP BY pass over ``expr`` (the QIs at level 0 and the sensitive attributes),
-    stored on the engine; its rows and every QI level's labels as codes in memory."""
+    stored on the engine; its rows and every QI level's labels as codes in memory.
+
+    With ``two_values`` (one sensitive attribute; see ``two_values_suffice``) the pass groups
+    by the QIs alone and keeps each class's records, smallest and largest sensitive value
+    and non-empty values: at most two rows per class come into memory (its smallest value,
+    and its largest or an empty one where it has another), the class's records on the first
+    but one. Classes, their sizes and whether they are 2-diverse are exactly those of the
+    full table, so the search chooses the same levels on fewer rows, from a cheaper pass
+    (10M bench records, 8 diagnoses: 0.9M groups instead of 3.3M); only the distinct l it
+    measures is at most 2.
+    """
     start = time.perf_counter()
-    keys = [h.column for h in hierarchies] + sensitive
-    grouped = expr.group_by([expr[c] for c in keys]).aggregate(**{_COUNT: expr.count()})
-    stored = backend.materialize(grouped, f"privetl_generalization_{name}")
-    data = backend.to_pyarrow_batches(stored).read_all()
+    qis = [h.column for h in hierarchies]
+    if two_values:
+        data = _two_value_rows(backend, expr, qis, sensitive[0], name=name)
+    else:
+        keys = qis + sensitive
+        grouped = expr.group_by([expr[c] for c in keys]).aggregate(**{_COUNT: expr.count()})
+        stored = backend.materialize(grouped, f"privetl_generalization_{name}")
+        data = backend.to_pyarrow_batches(stored).read_all()
     counts = _numpy(data[_COUNT])
     dimensions = []
     for h in hierarchies:
@@ -155,6 +192,36 @@ def class_statistics(
     return ClassStatistics(
         counts=counts, dimensions=dimensions, sensitive=attributes, seconds=time.perf_counter() - start
     )
+
+
+def _two_value_rows(
+    backend: Backend, expr: ir.Table, qis: list[str], sensitive: str, *, name: str
+) -> pa.Table:
+    """The classes (one GROUP BY over the QIs) as at most two rows each: the QIs, one
+    sensitive value and a count (see ``class_statistics``)."""
+    value = expr[sensitive]
+    grouped = expr.group_by([expr[c] for c in qis]).aggregate(
+        **{_COUNT: expr.count(), _LOW: value.min(), _HIGH: value.max(), _VALUES: value.count()}
+    )
+    stored = backend.materialize(grouped, f"privetl_generalization_{name}")
+    classes = backend.to_pyarrow_batches(stored).read_all()
+    low, high = classes[_LOW].combine_chunks(), classes[_HIGH].combine_chunks()
+    records, values = _numpy(classes[_COUNT]), _numpy(classes[_VALUES])
+    differ = pc.fill_null(pc.not_equal(low, high), False).to_numpy(zero_copy_only=False)
+    empty_too = (values > 0) & (values < records)  # a non-empty value and an empty one
+    second = np.flatnonzero(differ | empty_too)
+    taken = pa.array(second)
+    empty = pa.nulls(len(second), high.type)
+    second_value = pc.if_else(pa.array(differ[second]), high.take(taken), empty)
+    first_count = records.copy()
+    first_count[second] -= 1  # a class with two values has two records or more
+    rows = {}
+    for c in qis:
+        column = classes[c].combine_chunks()
+        rows[c] = pa.concat_arrays([column, column.take(taken)])
+    rows[sensitive] = pa.concat_arrays([low, second_value])
+    rows[_COUNT] = pa.array(np.concatenate([first_count, np.ones(len(second), dtype=np.int64)]))
+    return pa.table(rows)
 
 
 def _level_codes(backend: Backend, hierarchy: Hierarchy, values: pa.Array) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
@@ -184,7 +251,14 @@ def choose_levels(backend: Backend, expr: ir.Table, table: Table, *, base_dir: P
     if missing:
         raise PrivacyTargetNotMet(f"table {table.name!r}: privacy columns {missing} are not in the published table")
     hierarchies = hierarchies_of(table, base_dir=base_dir)
-    statistics = class_statistics(backend, expr, hierarchies, list(targets.sensitive), name=table.name)
+    statistics = class_statistics(
+        backend,
+        expr,
+        hierarchies,
+        list(targets.sensitive),
+        name=table.name,
+        two_values=two_values_suffice(targets),
+    )
     try:
         lattice = Lattice(
             statistics.counts,

@@ -37,7 +37,7 @@ A node with no evaluated node below it is rolled up from an *atom* below it — 
 with one quasi-identifier at level 1 and the others at level 0, computed from level 0 once
 — instead of from level 0 each time: at 10M records, admissions by year instead of by month
 is 237k rows, not 3.3M. An atom is computed only where it is the node itself or has fewer
-possible classes than level 0 has rows (else it would cost a level-0 pass and save none).
+possible keys than twice the level-0 rows (else it would cost a level-0 pass and save none).
 """
 
 from __future__ import annotations
@@ -514,7 +514,8 @@ class Lattice:
     def _atom_below(self, node: tuple[int, ...]) -> tuple[int, ...] | None:
         """The atom (one level-1 quasi-identifier) to roll ``node`` up from: one computed
         already, of fewest rows; else ``node`` itself if it is one; else the one of fewest
-        possible classes, if they are fewer than the level-0 rows. None: from level 0."""
+        possible keys, if they are fewer than twice the level-0 rows (an atom that merges
+        little would cost a level-0 pass and save none). None: from level 0."""
         size = len(node)
         atoms = [tuple(int(e == d) for e in range(size)) for d in range(size) if node[d] > 0]
         if not atoms:
@@ -525,7 +526,7 @@ class Lattice:
         if node in atoms:
             return node
         smallest = min(atoms, key=lambda atom: (self._space(atom), atom))
-        return smallest if self._space(smallest) < len(self.counts) else None
+        return smallest if self._space(smallest) < 2 * len(self.counts) else None
 
     def _atom_rows(self, atom: tuple[int, ...]) -> _Rows:
         """An atom's rows (capped when the search caps), computed from level 0 once."""
