@@ -165,24 +165,29 @@ def class_statistics(
     """
     start = time.perf_counter()
     qis = [h.column for h in hierarchies]
+    second: np.ndarray[Any, np.dtype[np.int64]] | None = None
     if two_values:
-        data = _two_value_rows(backend, expr, qis, sensitive[0], name=name)
+        rows = _two_value_rows(backend, expr, qis, sensitive[0], name=name)
+        data, values_of, counts, second = rows.classes, {sensitive[0]: rows.values}, rows.counts, rows.second
     else:
         keys = qis + sensitive
         grouped = expr.group_by([expr[c] for c in keys]).aggregate(**{_COUNT: expr.count()})
         stored = backend.materialize(grouped, f"privetl_generalization_{name}")
         data = backend.to_pyarrow_batches(stored).read_all()
-    counts = _numpy(data[_COUNT])
+        values_of = {s: data[s] for s in sensitive}
+        counts = _numpy(data[_COUNT])
     dimensions = []
     for h in hierarchies:
         codes, values = _encode(data[h.column])
+        if second is not None:
+            codes = np.concatenate([codes, codes[second]])  # the classes' second rows
         if codes.max(initial=-1) >= len(values):
             values = pa.concat_arrays([values, pa.nulls(1, type=values.type)])
         levels = _level_codes(backend, h, values)
         dimensions.append(Dimension(name=h.column, codes=codes, levels=levels, names=h.names))
     attributes = []
     for s in sensitive:
-        codes, dictionary = _encode(data[s])
+        codes, dictionary = _encode(values_of[s])
         rank = None
         if pa.types.is_integer(dictionary.type) or pa.types.is_floating(dictionary.type) or pa.types.is_decimal(dictionary.type) or pa.types.is_temporal(dictionary.type):
             order = _numpy(pc.sort_indices(dictionary))
@@ -194,11 +199,26 @@ def class_statistics(
     )
 
 
+@dataclass(frozen=True)
+class _TwoValueRows:
+    """The classes as at most two rows each: the first rows are the classes, in order, then
+    come the second rows of the classes ``second``, whose QIs are those of their class (so
+    the QIs' codes are computed once per class and repeated)."""
+
+    classes: pa.Table
+    """One row per class: its QIs."""
+    values: pa.ChunkedArray
+    """The sensitive value of every row, first rows then second rows."""
+    counts: np.ndarray[Any, np.dtype[np.int64]]
+    """The records of every row (a class's all on its first row, but one on its second)."""
+    second: np.ndarray[Any, np.dtype[np.int64]]
+
+
 def _two_value_rows(
     backend: Backend, expr: ir.Table, qis: list[str], sensitive: str, *, name: str
-) -> pa.Table:
-    """The classes (one GROUP BY over the QIs) as at most two rows each: the QIs, one
-    sensitive value and a count (see ``class_statistics``)."""
+) -> _TwoValueRows:
+    """The classes from one GROUP BY over the QIs, as at most two rows each (see
+    ``class_statistics``)."""
     value = expr[sensitive]
     grouped = expr.group_by([expr[c] for c in qis]).aggregate(
         **{_COUNT: expr.count(), _LOW: value.min(), _HIGH: value.max(), _VALUES: value.count()}
@@ -215,13 +235,12 @@ def _two_value_rows(
     second_value = pc.if_else(pa.array(differ[second]), high.take(taken), empty)
     first_count = records.copy()
     first_count[second] -= 1  # a class with two values has two records or more
-    rows = {}
-    for c in qis:
-        column = classes[c].combine_chunks()
-        rows[c] = pa.concat_arrays([column, column.take(taken)])
-    rows[sensitive] = pa.concat_arrays([low, second_value])
-    rows[_COUNT] = pa.array(np.concatenate([first_count, np.ones(len(second), dtype=np.int64)]))
-    return pa.table(rows)
+    return _TwoValueRows(
+        classes=classes.select(qis),
+        values=pa.chunked_array([low, second_value]),
+        counts=np.concatenate([first_count, np.ones(len(second), dtype=np.int64)]),
+        second=second.astype(np.int64),
+    )
 
 
 def _level_codes(backend: Backend, hierarchy: Hierarchy, values: pa.Array) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
