@@ -191,7 +191,8 @@ def _check_personal(table: Table, values: dict[str, Any], *, what: str) -> None:
 
     The columns are those the run's guard scans (``unprotected_columns``: published, no
     anonymization rule, of a type some pattern is looked for in), less those marked public.
-    The message names the column and the pattern, never the value (it is personal data).
+    The message names the column and the pattern, never the value (it is personal data);
+    it starts with the column's name, so the UI shows it at that column's input.
     """
     for column in unprotected_columns(table, values):
         value = values[column.name]
@@ -200,7 +201,7 @@ def _check_personal(table: Table, values: dict[str, Any], *, what: str) -> None:
         matched = value_patterns(str(value), column.type)
         if matched:
             raise RecordChangeError(
-                f"{what}: the value given for {column.name} matches the pattern {matched[0]!r} "
+                f"{what}: {column.name} is given a value matching the pattern {matched[0]!r} "
                 f"(personal data), and {table.name}.{column.name} has no anonymization rule, so "
                 "it would be published as written. Give a value that is not personal data, or "
                 "give the column a rule (privetl:anonymize) in the data module, or mark it "

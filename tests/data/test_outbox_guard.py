@@ -45,7 +45,7 @@ def test_an_email_written_into_an_unprotected_column_is_refused(
     assert answer.status_code == 400, answer.content
     body = answer.json()
     assert body["field"] == "changes"
-    assert "the value given for zip matches the pattern 'e-mail address'" in body["message"]
+    assert "zip is given a value matching the pattern 'e-mail address'" in body["message"]
     assert "people.zip has no anonymization rule" in body["message"]
     assert "dan.olsen@example.org" not in body["message"]
     assert OutboxEntry.objects.get(pk=entry.id).revision == 0

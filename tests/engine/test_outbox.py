@@ -107,7 +107,7 @@ def test_a_personal_value_in_an_unprotected_column_is_refused_and_nothing_change
         _edit(output, fine, change)
     message = str(refused.value)
     assert message.startswith(f"change 2 ({change.kind} ")
-    assert f"the value given for {column} matches the pattern {pattern!r}" in message
+    assert f"): {column} is given a value matching the pattern {pattern!r}" in message
     assert f"people.{column} has no anonymization rule" in message
     assert '"privetl:public": true' in message
     assert str(next(iter(v for k, v in change.values.items() if k == column))) not in message
