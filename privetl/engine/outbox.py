@@ -10,8 +10,11 @@ nothing half-written.
 Values are checked against the output's column types (a cast DuckDB refuses is an error
 naming the column and the value) and against the table's field rules in the document: a
 value outside the column's ``privetl:range``, or empty where ``privetl:empty`` would have
-dropped or filled it, is refused. Each change reports the record before and after, for the
-audit log.
+dropped or filled it, is refused. So is a value that looks like personal data (a pattern of
+``privetl.engine.personal_data``: an e-mail address, a phone number, ...) in a published
+column with no anonymization rule that the module does not mark ``"privetl:public": true``:
+the run's guard checked that column before it got here, and an edit would otherwise publish
+what the guard keeps out. Each change reports the record before and after, for the audit log.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pyarrow.parquet as pq
 
 from privetl.engine.errors import EngineError
 from privetl.engine.metadata import ColumnType, DataModule, Table
+from privetl.engine.personal_data import unprotected_columns, value_patterns
 
 
 class RecordChangeError(EngineError):
@@ -182,6 +186,29 @@ def _check_rules(table: Table, values: dict[str, Any], *, what: str) -> None:
                 )
 
 
+def _check_personal(table: Table, values: dict[str, Any], *, what: str) -> None:
+    """Refuse a value that looks personal in a published column no rule protects.
+
+    The columns are those the run's guard scans (``unprotected_columns``: published, no
+    anonymization rule, of a type some pattern is looked for in), less those marked public.
+    The message names the column and the pattern, never the value (it is personal data);
+    it starts with the column's name, so the UI shows it at that column's input.
+    """
+    for column in unprotected_columns(table, values):
+        value = values[column.name]
+        if column.public or _empty(value):
+            continue
+        matched = value_patterns(str(value), column.type)
+        if matched:
+            raise RecordChangeError(
+                f"{what}: {column.name} is given a value matching the pattern {matched[0]!r} "
+                f"(personal data), and {table.name}.{column.name} has no anonymization rule, so "
+                "it would be published as written. Give a value that is not personal data, or "
+                "give the column a rule (privetl:anonymize) in the data module, or mark it "
+                '"privetl:public": true if such values are public, and run the task again'
+            )
+
+
 def edit_records(
     module: DataModule,
     table_name: str,
@@ -192,7 +219,8 @@ def edit_records(
     """Apply ``changes`` to the table in ``parquet``, writing the result to ``out``.
 
     All or nothing: the first change that cannot be applied raises ``RecordChangeError``
-    (naming it) and ``out`` is not written. ``out`` appears atomically (written beside, then
+    (naming it) and ``out`` is not written: a value the column's type or field rules refuse,
+    or one that looks like personal data in a column no rule protects (``_check_personal``). ``out`` appears atomically (written beside, then
     renamed).
     """
     table = module.table(table_name)
@@ -245,6 +273,7 @@ def edit_records(
                 if before is None:
                     raise RecordChangeError(f"{what}: no record has {key} = {change.key!r}")
                 _check_rules(table, change.values, what=what)
+                _check_personal(table, change.values, what=what)
                 if change.values:
                     sets = ", ".join(f"{_quoted(c)} = ?::{types[c]}" for c in change.values)
                     try:
@@ -272,6 +301,7 @@ def edit_records(
                         f"{what}: a record with {key} = {key_value!r} exists; edit it instead"
                     )
                 _check_rules(table, change.values, what=what)
+                _check_personal(table, change.values, what=what)
                 columns = list(types)
                 placeholders = ", ".join(f"?::{types[c]}" for c in columns)
                 try:

@@ -200,6 +200,16 @@ class ColumnScan:
         }
 
 
+def value_patterns(value: str, column_type: ColumnType) -> list[str]:
+    """The patterns one ``value`` of a column of ``column_type`` matches, in ``PATTERNS`` order.
+
+    For a value a person writes into a published column no rule protects (the outbox's
+    Modifie): one value is all there is to judge, so any match counts, where a sampled
+    column looks personal only from a pattern's ``share`` on.
+    """
+    return [p.name for p in PATTERNS if column_type in p.types and p.matches(value)]
+
+
 def scan_values(values: Iterable[str], column_type: ColumnType) -> tuple[int, dict[str, int]]:
     """(values tested, matches per pattern) of ``values`` of a column of ``column_type``."""
     patterns = [p for p in PATTERNS if column_type in p.types]

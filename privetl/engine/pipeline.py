@@ -111,7 +111,7 @@ def extract_sources(
                 rows=result.rows,
                 previous_version=previous.version,
                 previous_rows=previous.rows.get(script.id),
-                undeclared_fields=undeclared_fields(script, module.table(script.table), result.fields_found),
+                undeclared_fields=undeclared_fields(script, module.table(script.table), result),
             )
         )
         report.table(script.table).rows_in += result.rows
@@ -120,10 +120,14 @@ def extract_sources(
     return staged
 
 
-def undeclared_fields(script: Any, table: Table, found: tuple[str, ...] | None) -> list[str] | None:
+def undeclared_fields(script: Any, table: Table, staged: Any) -> list[str] | None:
     """The fields a source has that its table does not declare (never published: extraction
-    reads only declared columns), so that a new field in a source shows in the report; None
-    where the source does not name its fields (JSON, SQL, HTTP, executables)."""
+    reads only declared columns), so that a new field in a source shows in the report.
+
+    The fields are those a file names (CSV header, Parquet schema: ``fields_found``), else
+    those its records named (JSON keys, a SQL result's columns: ``record_fields``); None
+    where the source does not name its fields (HTTP, executables, an empty file)."""
+    found = staged.fields_found if staged.fields_found is not None else staged.record_fields
     if found is None:
         return None
     declared = {script.mapping.get(c, c) for c in table.column_names}

@@ -56,7 +56,8 @@ class SourceCount:
     (the first version, or a script that version did not have)."""
     undeclared_fields: list[str] | None = None
     """Fields the source has and the module does not declare: never published, listed so a
-    schema change in a source shows; None where the source does not name its fields."""
+    schema change in a source shows: a file's header or schema, a JSON source's record keys, a SQL
+    result's columns; None where the source does not name its fields (HTTP, executables)."""
 
 
 @dataclass

@@ -452,6 +452,9 @@ class StagedRun:
                     ),
                     fields_found=None if record["fields_found"] is None else tuple(record["fields_found"]),
                     fields_missing=tuple(record["fields_missing"]),
+                    record_fields=None
+                    if record.get("record_fields") is None
+                    else tuple(record["record_fields"]),
                 )
             )
         return staged
@@ -471,6 +474,7 @@ class StagedRun:
             else {"fields": dict(in_place.fields), "fingerprints": [list(f) for f in in_place.fingerprints]},
             "fields_found": None if staged.fields_found is None else list(staged.fields_found),
             "fields_missing": list(staged.fields_missing),
+            "record_fields": None if staged.record_fields is None else list(staged.record_fields),
         }
 
     def _relative(self, path: Path) -> str:

@@ -28,6 +28,7 @@ from privetl.engine.generalization.choice import (
     class_statistics,
     hierarchies_of,
     lattice_targets,
+    two_values_suffice,
 )
 from privetl.engine.generalization.hierarchy import hierarchy_of
 from privetl.engine.generalization.lattice import (
@@ -48,10 +49,11 @@ from tests.engine.adult_shaped import adult_records, adult_table
 
 
 @st.composite
-def lattices(draw: st.DrawFn) -> Lattice:
+def lattices(draw: st.DrawFn, *, distinct_only: bool = False) -> Lattice:
     """A random small lattice: 1-4 QIs, each a random nested hierarchy of 1-4 levels, random
-    records and one sensitive attribute, random targets and metric."""
-    rows = draw(st.integers(min_value=1, max_value=60))
+    records and one sensitive attribute, random targets and metric (``distinct_only``: k
+    and distinct l alone, the targets the search keeps at most l rows per class for)."""
+    rows = draw(st.integers(min_value=1, max_value=60 if not distinct_only else 200))
     rng = np.random.default_rng(draw(st.integers(min_value=0, max_value=2**32 - 1)))
     dimensions = []
     for d in range(draw(st.integers(min_value=1, max_value=4))):
@@ -63,16 +65,17 @@ def lattices(draw: st.DrawFn) -> Lattice:
             level = np.unique(rng.integers(0, groups, size=int(level.max()) + 1)[level], return_inverse=True)[1].astype(np.int64)
             levels.append(level)
         dimensions.append(Dimension(name=f"q{d}", codes=rng.integers(0, values, size=rows), levels=tuple(levels)))
-    m = draw(st.integers(min_value=1, max_value=4))
+    m = draw(st.integers(min_value=1, max_value=4 if not distinct_only else 8))
+    c_values, l_values = st.floats(min_value=0.5, max_value=4.0), st.integers(min_value=1, max_value=3)
     sensitive = SensitiveAttribute(
         name="s", codes=rng.integers(0, m, size=rows), rank=np.arange(m + 1) if draw(st.booleans()) else None
     )
     targets = Targets(
         k=draw(st.none() | st.integers(min_value=1, max_value=6)),
         l=draw(st.none() | st.integers(min_value=1, max_value=3)),
-        entropy_l=draw(st.none() | st.floats(min_value=1.0, max_value=3.0)),
-        recursive=draw(st.none() | st.tuples(st.floats(min_value=0.5, max_value=4.0), st.integers(min_value=1, max_value=3))),
-        t=draw(st.none() | st.floats(min_value=0.05, max_value=1.0)),
+        entropy_l=None if distinct_only else draw(st.none() | st.floats(min_value=1.0, max_value=3.0)),
+        recursive=None if distinct_only else draw(st.none() | st.tuples(c_values, l_values)),
+        t=None if distinct_only else draw(st.none() | st.floats(min_value=0.05, max_value=1.0)),
         max_suppression=draw(st.sampled_from([0.0, 0.05, 0.2, 0.5])),
     )
     counts = rng.integers(1, 5, size=rows).astype(np.int64)
@@ -91,6 +94,17 @@ def test_search_finds_the_optimum_of_exhaustive_search(lattice: Lattice) -> None
         assert searched.best is not None
         assert searched.best.levels == every.best.levels
         assert searched.best.metric == every.best.metric
+    assert searched.evaluated + searched.pruned == lattice.size
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lattices(distinct_only=True))
+def test_the_search_keeping_l_rows_per_class_measures_as_exhaustive_search(lattice: Lattice) -> None:
+    """With k and distinct l alone the search keeps at most l sensitive values per class and
+    rolls nodes up from atoms: the same node, and the same measures (the smallest distinct
+    l too, measured again uncapped), as evaluating every node from all rows."""
+    searched, every = lattice.search(), lattice.exhaustive()
+    assert searched.best == every.best
     assert searched.evaluated + searched.pruned == lattice.size
 
 
@@ -146,6 +160,51 @@ def test_adult_shaped_k5_matches_exhaustive_discernibility(duckdb_backend: Backe
     assert enforced.report.records_suppressed == choice.best.suppressed
     assert enforced.report.k is not None and enforced.report.k >= 5
     assert enforced.report.classes == choice.best.classes
+
+
+@pytest.mark.parametrize("diversity", [None, 1, 2])
+@pytest.mark.parametrize("metric", METRICS)
+def test_two_values_per_class_choose_what_all_values_choose(
+    duckdb_backend: Backend, diversity: int | None, metric: str
+) -> None:
+    """k and distinct l <= 2: the class statistics of two values per class (smallest,
+    largest or empty) lead to the same node, suppression and loss as all values — with
+    empty values, classes of one value and of several, and a sensitive attribute of 4."""
+    data = adult_records(records=4_000)
+    rng = np.random.default_rng(5)
+    salary = np.array(["<=50K", ">50K", "unknown", "n/a"], dtype=object)[rng.integers(0, 4, size=4_000)]
+    salary[rng.random(4_000) < 0.3] = None
+    qis = ["age", "education", "sex", "race"]
+    data = data.select(qis).append_column("salary", pa.array(salary, pa.string()))
+    expr = duckdb_backend.materialize(ibis.memtable(data), f"gen_two_values_{metric}_{diversity}")
+    # with no l, salary is declared through t (then dropped): the statistics still carry it
+    targets = {"l": diversity} if diversity is not None else {"t": 1.0}
+    table = adult_table(k=4, max_suppression=0.05, metric=metric, quasi_identifiers=qis, **targets)
+    assert table.privacy is not None
+    if diversity is None:
+        table = table.model_copy(update={"privacy": table.privacy.model_copy(update={"t": None})})
+        assert table.privacy is not None
+    hierarchies = hierarchies_of(table)
+    results = {}
+    for two_values in (False, True):
+        statistics = class_statistics(
+            duckdb_backend, expr, hierarchies, ["salary"], name=f"gen_tv_{two_values}", two_values=two_values
+        )
+        lattice = Lattice(
+            statistics.counts, statistics.dimensions, statistics.sensitive,
+            targets=lattice_targets(table.privacy), metric=metric,  # type: ignore[arg-type]
+        )
+        best = lattice.exhaustive().best
+        searched = lattice.search().best
+        assert best is not None and searched is not None
+        assert (searched.levels, searched.metric) == (best.levels, best.metric)
+        results[two_values] = (best.levels, best.metric, best.suppressed, best.classes, best.k, statistics.rows)
+    assert results[True][:5] == results[False][:5]
+    assert results[True][5] < results[False][5]  # fewer rows: at most two per class
+    assert two_values_suffice(table.privacy)
+    choice = choose_levels(duckdb_backend, expr, table)
+    assert (choice.best.levels, choice.best.metric) == results[False][:2]
+    assert choice.statistics_rows == results[True][5]
 
 
 def test_entropy_and_recursive_diversity_are_enforced_as_searched(duckdb_backend: Backend, adult: Any) -> None:
@@ -323,11 +382,15 @@ def test_the_searched_sample_module_is_valid(searched_document: dict[str, Any]) 
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_duckdb_and_spark_choose_the_same_levels(duckdb_backend: Backend, spark_backend: Backend) -> None:
-    """The same class statistics, labels and so the same levels, on both engines."""
+@pytest.mark.parametrize("t", [0.3, None], ids=["all-values", "two-values"])
+def test_duckdb_and_spark_choose_the_same_levels(
+    duckdb_backend: Backend, spark_backend: Backend, t: float | None
+) -> None:
+    """The same class statistics, labels and so the same levels, on both engines (also
+    with two values per class, for k and distinct l alone)."""
     data = adult_records(records=3_000)
     qis = ["age", "education", "native_country"]
-    table = adult_table(k=5, l=2, t=0.3, max_suppression=0.02, quasi_identifiers=qis)
+    table = adult_table(k=5, l=2, t=t, max_suppression=0.02, quasi_identifiers=qis)
     data = data.select([*qis, "salary"])
     chosen = {}
     for backend in (duckdb_backend, spark_backend):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pyarrow.parquet as pq
 import pytest
 
 from privetl.demo.engine_job import copy_sample_module
@@ -16,6 +17,7 @@ from privetl.engine.backends import Backend
 from privetl.engine.errors import UnprotectedPersonalData
 from privetl.engine.metadata import ColumnType, Table
 from privetl.engine.personal_data import guard, scan_table, scan_values
+from privetl.engine.report import render_summary
 from privetl.engine.runner import run_module
 
 FOUND = {
@@ -118,11 +120,24 @@ def test_a_public_column_is_published_and_undeclared_fields_are_reported(tmp_pat
     crm = module.parent / "customers_crm.csv"
     lines = crm.read_text().splitlines()
     crm.write_text("\n".join([lines[0] + ",loyalty_card"] + [line + ",X" for line in lines[1:]]) + "\n")
+    web = module.parent / "orders_web.jsonl"
+    records = [json.loads(line) for line in web.read_text().splitlines()]
+    records[3]["coupon"] = "SPRING"  # a key only a later record has: the union of the keys counts
+    web.write_text("".join(json.dumps(r) + "\n" for r in records))
     report = run_module(module, out=tmp_path / "out", report_dir=tmp_path / "report", progress=False, secret=b"s")
     assert report.status == "succeeded", report.error
     sources = {s.script_id: s for s in report.sources}
     assert sources["customers_crm"].undeclared_fields == ["loyalty_card"]
-    assert sources["orders_store"].undeclared_fields == [] and sources["orders_web"].undeclared_fields is None
+    assert sources["orders_store"].undeclared_fields == []
+    assert sources["orders_web"].undeclared_fields == ["coupon"]  # JSON lines: the records' keys
+    # SQL: the result's columns, all mapped
+    assert sources["customers_legacy"].undeclared_fields == []
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert saved["sources"][0]["undeclared_fields"] == ["loyalty_card"]
+    by_script = {s["script_id"]: s["undeclared_fields"] for s in saved["sources"]}
+    assert by_script["customers_crm"] == ["loyalty_card"] and by_script["orders_web"] == ["coupon"]
+    summary = render_summary(report)
+    assert "undeclared fields, not published: loyalty_card" in summary
+    assert "undeclared fields, not published: coupon" in summary
+    published = (tmp_path / "out").rglob("*.parquet")
+    assert not any("coupon" in pq.read_schema(path).names for path in published)
     assert any(s["column"] == "email" and s["public"] for s in saved["personal_data"])

@@ -174,6 +174,25 @@ def test_a_new_staged_run_continues_after_two_stages(
         second.publish()
 
 
+def test_the_fields_json_and_sql_records_named_survive_the_state_file(tmp_path: Path) -> None:
+    sample = copy_sample_module(tmp_path / "module")
+    web = sample.parent / "orders_web.jsonl"
+    web.write_text(web.read_text().replace('"id": 2,', '"coupon": "X", "id": 2,', 1))
+    _staged(sample, tmp_path).run_stage("extract")
+    state = json.loads((tmp_path / "work" / "state.json").read_text())
+    saved = {r["script_id"]: r for r in state["staged"]}
+    web_fields = ["id", "customer_id", "amount", "ordered_at", "coupon"]
+    assert saved["orders_web"]["record_fields"] == web_fields
+    assert saved["customers_crm"]["record_fields"] is None  # a CSV names its fields in fields_found
+    resumed = {s.script_id: s for s in _staged(sample, tmp_path)._staged()}
+    assert resumed["orders_web"].record_fields == tuple(web_fields)
+    legacy = resumed["customers_legacy"].record_fields
+    assert legacy and legacy == tuple(saved["customers_legacy"]["record_fields"])
+    assert resumed["customers_crm"].record_fields is None
+    sources = _staged(sample, tmp_path).report().sources
+    assert {s.script_id: s.undeclared_fields for s in sources}["orders_web"] == ["coupon"]
+
+
 def test_a_publication_not_recorded_is_not_repeated(small: Path, tmp_path: Path) -> None:
     run = _staged(small, tmp_path)
     _run_all(run)

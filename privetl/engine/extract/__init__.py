@@ -80,6 +80,11 @@ class StagedSource:
     None where the format does not say (JSON, SQL, HTTP, executables) or a file was empty."""
     fields_missing: tuple[str, ...] = ()
     """Declared columns (by their source field) that a file naming its fields lacks."""
+    record_fields: tuple[str, ...] | None = None
+    """The fields the records named where the format declares none up front: the union of the
+    keys of the JSON (lines) records read, or a SQL result's column names; None for the other
+    kinds, or a JSON source with no record. Kept apart from ``fields_found`` because it only
+    feeds the report's undeclared fields: ``check_columns`` does not judge these sources."""
 
 
 def fingerprint(path: Path) -> tuple[str, int, int]:
@@ -252,15 +257,18 @@ def _extract(
                 fields_missing=tuple(dict.fromkeys(script.mapping.get(c, c) for c, f in fields.items() if f is None)),
             )
     seen: list[list[str]] = []
+    record_fields: dict[str, None] = {}
     with StagedWriter(Path(staging_dir), script.id, on_rows=on_rows) as writer:
         if isinstance(source, FileSource):
             from privetl.engine.extract.files import extract_file
 
-            native = extract_file(script, table, writer, base_dir, fields_seen=seen)
+            native = extract_file(
+                script, table, writer, base_dir, fields_seen=seen, record_fields=record_fields
+            )
         elif isinstance(source, SqlSource):
             from privetl.engine.extract.sql import extract_sql
 
-            native = extract_sql(script, table, writer, base_dir)
+            native = extract_sql(script, table, writer, base_dir, record_fields=record_fields)
         elif isinstance(source, HttpSource):
             from privetl.engine.extract.http import extract_http
 
@@ -282,4 +290,5 @@ def _extract(
         fields_missing=tuple(
             dict.fromkeys(f for names in seen for f in source_fields(script, table).values() if f not in names)
         ),
+        record_fields=tuple(record_fields) if record_fields else None,
     )

@@ -35,6 +35,7 @@ from privetl.engine.extract.staging import (
     JsonNumber,
     StagedWriter,
     loads_exact,
+    noting_keys,
     source_fields,
     text_schema,
 )
@@ -166,12 +167,16 @@ def extract_file(
     base_dir: Path,
     *,
     fields_seen: list[list[str]] | None = None,
+    record_fields: dict[str, None] | None = None,
 ) -> bool:
     """Stage every file of a file source; returns whether the staged values are native types.
 
     ``fields_seen`` gets, per file whose format names its fields (a CSV header, a Parquet
     schema), the names it found, so the caller can tell a declared column the file lacks.
+    ``record_fields`` gets the keys of the JSON (lines) records read, each once: JSON names
+    no fields up front, so these only feed the report's undeclared fields.
     """
+    keys: dict[str, None] = {} if record_fields is None else record_fields
     source = script.source
     assert isinstance(source, FileSource)
     fields = source_fields(script, table)
@@ -182,10 +187,10 @@ def extract_file(
                 found = _csv(script.id, location.filesystem, path, fields, writer, source.csv)
             elif source.format == "jsonl":
                 found = None
-                _jsonl(script.id, location.filesystem, path, fields, writer)
+                _jsonl(script.id, location.filesystem, path, fields, writer, keys)
             elif source.format == "json":
                 found = None
-                _json_array(script.id, location.filesystem, path, fields, writer)
+                _json_array(script.id, location.filesystem, path, fields, writer, keys)
             else:
                 found = _parquet(location.filesystem, path, fields, writer)
         except ExtractionError:
@@ -281,11 +286,14 @@ def _jsonl(
     path: str,
     fields: Mapping[str, str],
     writer: StagedWriter,
+    keys: dict[str, None],
 ) -> None:
-    """JSON lines: one object per line (blank lines skipped), parsed with exact number text."""
+    """JSON lines: one object per line (blank lines skipped), parsed with exact number text;
+    the records' keys are added to ``keys``."""
     with filesystem.open_input_stream(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig")
-        writer.write_record_stream(_jsonl_records(script_id, path, text), fields)
+        records = noting_keys(_jsonl_records(script_id, path, text), keys)
+        writer.write_record_stream(records, fields)
 
 
 def _jsonl_records(script_id: str, path: str, lines: Iterator[str] | io.TextIOBase) -> Iterator[dict[str, Any]]:
@@ -309,11 +317,14 @@ def _json_array(
     path: str,
     fields: Mapping[str, str],
     writer: StagedWriter,
+    keys: dict[str, None],
 ) -> None:
-    """A JSON document holding an array of records, decoded one element at a time."""
+    """A JSON document holding an array of records, decoded one element at a time; the
+    records' keys are added to ``keys``."""
     with filesystem.open_input_stream(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig")
-        writer.write_record_stream(iter_json_array(script_id, path, text), fields)
+        records = noting_keys(iter_json_array(script_id, path, text), keys)
+        writer.write_record_stream(records, fields)
 
 
 def iter_json_array(script_id: str, path: str, text: io.TextIOBase) -> Iterator[dict[str, Any]]:

@@ -66,8 +66,20 @@ def sqlite_path(connection: str, base_dir: Path) -> Path:
     return path if path.is_absolute() else Path(base_dir) / path
 
 
-def extract_sql(script: SourceScript, table: Table, writer: StagedWriter, base_dir: Path) -> bool:
-    """Run the script's query and stage its rows; returns whether values are native types."""
+def extract_sql(
+    script: SourceScript,
+    table: Table,
+    writer: StagedWriter,
+    base_dir: Path,
+    *,
+    record_fields: dict[str, None] | None = None,
+) -> bool:
+    """Run the script's query and stage its rows; returns whether values are native types.
+
+    ``record_fields`` gets the result's column names (each once, even when no row came):
+    they only feed the report's undeclared fields, never ``check_columns``.
+    """
+    names: dict[str, None] = {} if record_fields is None else record_fields
     source = script.source
     assert isinstance(source, SqlSource)
     try:
@@ -79,11 +91,11 @@ def extract_sql(script: SourceScript, table: Table, writer: StagedWriter, base_d
     secrets = [connection, *referenced_values(source.connection), *_url_password(connection)]
     fields = source_fields(script, table)
     if connection.startswith("sqlite:"):
-        _sqlite(script, connection, fields, writer, base_dir)
+        _sqlite(script, connection, fields, writer, base_dir, names)
         writer.finish(text_schema(fields))
         return False
     if connection.startswith(("postgresql://", "postgres://")) or "=" in connection:
-        _postgres(script, connection, fields, writer, secrets)
+        _postgres(script, connection, fields, writer, secrets, names)
         return True
     raise ExtractionError(
         script.id, "the connection must start with postgresql:// or sqlite:/// (other databases are not supported)"
@@ -106,7 +118,12 @@ def _url_password(connection: str) -> list[str]:
 
 
 def _sqlite(
-    script: SourceScript, connection: str, fields: dict[str, str], writer: StagedWriter, base_dir: Path
+    script: SourceScript,
+    connection: str,
+    fields: dict[str, str],
+    writer: StagedWriter,
+    base_dir: Path,
+    columns: dict[str, None],
 ) -> None:
     try:
         path = sqlite_path(connection, base_dir).resolve()
@@ -123,6 +140,7 @@ def _sqlite(
     try:
         cursor = conn.execute(source.query)
         names = [d[0] for d in cursor.description or []]
+        columns.update(dict.fromkeys(names))
         for rows in _batches(cursor.fetchmany):
             writer.write_arrays(_text_columns(rows, names, fields))
     except sqlite3.Error as exc:
@@ -158,7 +176,12 @@ def _text_columns(rows: Sequence[Sequence[Any]], names: list[str], fields: dict[
 
 
 def _postgres(
-    script: SourceScript, connection: str, fields: dict[str, str], writer: StagedWriter, secrets: list[str]
+    script: SourceScript,
+    connection: str,
+    fields: dict[str, str],
+    writer: StagedWriter,
+    secrets: list[str],
+    columns: dict[str, None],
 ) -> None:
     import psycopg
 
@@ -172,6 +195,7 @@ def _postgres(
                 cursor.execute(source.query)
                 description = cursor.description or []
                 names = [d.name for d in description]
+                columns.update(dict.fromkeys(names))
                 types = [_pg_arrow_type(conn, d.type_code) for d in description]
                 schema = pa.schema(
                     [

@@ -15,7 +15,7 @@ objects/arrays are staged as compact JSON text.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -74,6 +74,21 @@ def raw_text(value: Any) -> str | None:
 def source_fields(script: SourceScript, table: Table) -> dict[str, str]:
     """Declared column -> the source field it is read from (``mapping``, else the same name)."""
     return {name: script.mapping.get(name, name) for name in table.column_names}
+
+
+def noting_keys(
+    records: Iterable[Mapping[str, Any]], seen: dict[str, None]
+) -> Iterator[Mapping[str, Any]]:
+    """Yield ``records`` unchanged, adding each key not yet in ``seen`` (kept in first-seen order).
+
+    JSON records do not declare their fields up front, and each may have its own: the union
+    of their keys is what the run report compares with the declared columns, so a field a
+    source starts sending shows there (never published: only declared fields are staged).
+    """
+    for record in records:
+        if not seen.keys() >= record.keys():
+            seen.update(dict.fromkeys(record))
+        yield record
 
 
 class StagedWriter:

@@ -149,6 +149,11 @@ def test_an_edit_is_saved_and_the_privacy_check_shown(entry: Entry, dana: Client
         ),
         ({"zip": ""}, "zip", "zip may not be empty"),
         ({"zip": "A", "score": "x"}, "score", "Could not convert string &#x27;x&#x27;"),
+        (
+            {"zip": "dan@example.org"},
+            "zip",
+            "zip is given a value matching the pattern &#x27;e-mail address&#x27; (personal data)",
+        ),
     ],
 )
 def test_a_value_the_column_refuses_is_shown_at_its_input_and_nothing_changes(

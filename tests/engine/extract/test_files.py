@@ -334,3 +334,32 @@ def test_parquet_sources_name_their_fields_too(tmp_path: Path) -> None:
     assert (staged.fields_found, staged.fields_missing) == (("id", "nom", "score"), ("name",))
     with pytest.raises(ExtractionError, match="lacks declared column\\(s\\) 'name'"):
         check_columns(script({"kind": "file", "path": "p.parquet", "format": "parquet"}), PEOPLE, staged)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "text"),
+    [
+        ("p.jsonl", "jsonl", '{"id": 1, "nom": "A"}\n{"id": 2, "phone": "1", "nom": "B"}\n'),
+        ("p.json", "json", '[{"id": 1, "nom": "A"}, {"id": 2, "phone": "1", "nom": "B"}]'),
+    ],
+    ids=["jsonl", "json"],
+)
+def test_json_sources_note_the_keys_of_their_records_without_judging_them(
+    tmp_path: Path, name: str, fmt: str, text: str
+) -> None:
+    write(tmp_path / name, text)
+    source = {"kind": "file", "path": name, "format": fmt}
+    staged = run(tmp_path, source)
+    # every key of every record, once, in first-seen order: a field only later records carry counts
+    assert staged.record_fields == ("id", "nom", "phone")
+    assert (staged.fields_found, staged.fields_missing) == (None, ())
+    # check_columns does not judge JSON: 'name' and 'score' are missing, and that stays allowed
+    check_columns(script(source), PEOPLE, staged)
+    assert staged_rows(staged)[1] == {"id": "2", "name": None, "score": None, "_src_row": 1}
+
+
+def test_a_json_source_with_no_record_names_no_fields(tmp_path: Path) -> None:
+    write(tmp_path / "p.json", "[]")
+    assert run(tmp_path, {"kind": "file", "path": "p.json", "format": "json"}).record_fields is None
+    write(tmp_path / "p.csv", "id,name\n1,Ann\n")
+    assert run(tmp_path, {"kind": "file", "path": "p.csv", "format": "csv"}).record_fields is None

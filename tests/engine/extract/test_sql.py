@@ -163,3 +163,17 @@ def test_a_query_returning_no_rows_is_an_empty_source(tmp_path: Path) -> None:
     with pytest.raises(ExtractionError, match=r"'src' failed: the query returned no rows.*\"allow_empty\": true on script 'src'"):
         check_not_empty(source, staged, base_dir=tmp_path)
     check_not_empty(source.model_copy(update={"allow_empty": True}), staged, base_dir=tmp_path)
+
+
+def test_a_sqlite_query_names_its_result_columns_even_with_no_rows(tmp_path: Path) -> None:
+    from privetl.engine.extract import check_columns
+
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        conn.execute("CREATE TABLE people (id INTEGER, full_name TEXT, ssn TEXT)")
+    query = "SELECT id, full_name, ssn FROM people"
+    staged = run(tmp_path, "sqlite:///db.sqlite", query)
+    assert (staged.rows, staged.fields_found) == (0, None)
+    assert staged.record_fields == ("id", "full_name", "ssn")
+    # the result lacks 'name' and 'score': check_columns still leaves SQL sources alone
+    source = script({"kind": "sql", "connection": "sqlite:///db.sqlite", "query": query})
+    check_columns(source, PEOPLE, staged)
