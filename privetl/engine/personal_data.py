@@ -204,10 +204,24 @@ def value_patterns(value: str, column_type: ColumnType) -> list[str]:
     """The patterns one ``value`` of a column of ``column_type`` matches, in ``PATTERNS`` order.
 
     For a value a person writes into a published column no rule protects (the outbox's
-    Modifie): one value is all there is to judge, so any match counts, where a sampled
-    column looks personal only from a pattern's ``share`` on.
+    Modifie): one value is all there is to judge, so one match counts, where a sampled
+    column looks personal only from a pattern's ``share`` on. Only the patterns precise
+    enough for one value are tested (``share`` at most ``SINGLE_VALUE_SHARE``): a national
+    identifier's check digits pass for one random number in eleven (Dutch BSN), so an edit
+    of an amount or an id would be refused at random — except its written form
+    ``123-45-6789``, which no amount or id has.
     """
-    return [p.name for p in PATTERNS if column_type in p.types and p.matches(value)]
+    found = [
+        p.name for p in PATTERNS
+        if column_type in p.types and p.share <= SINGLE_VALUE_SHARE and p.matches(value)
+    ]
+    if not found and column_type is ColumnType.STRING and _SSN.fullmatch(value.strip()):
+        found.append("national identifier")
+    return found
+
+
+SINGLE_VALUE_SHARE = 0.1
+"""Largest ``Pattern.share`` of the patterns ``value_patterns`` tests a single value against."""
 
 
 def scan_values(values: Iterable[str], column_type: ColumnType) -> tuple[int, dict[str, int]]:

@@ -126,3 +126,11 @@ def test_public_and_protected_columns_and_ordinary_values_pass(output: Path) -> 
     rows: dict[str, Any] = pq.read_table(out).to_pydict()
     assert rows["support"][0] == "sales@shop.example" and rows["email"][1] == "rosa@example.org"
     assert rows["note"] == ["fine", None, "called back on 2024-01-31"] and rows["visits"][2] == 123
+
+
+def test_one_value_is_not_refused_for_passing_a_national_identifiers_check_digits() -> None:
+    # 111222333 is a valid Dutch BSN (and a plausible id or amount): one such value is no
+    # evidence, where half a sampled column of them is; the written SSN form is
+    assert value_patterns("111222333", ColumnType.INTEGER) == []
+    assert value_patterns("111222333", ColumnType.STRING) == []
+    assert value_patterns("123-45-6789", ColumnType.STRING) == ["national identifier"]
