@@ -220,8 +220,8 @@ def edit_records(
 
     All or nothing: the first change that cannot be applied raises ``RecordChangeError``
     (naming it) and ``out`` is not written: a value the column's type or field rules refuse,
-    or one that looks like personal data in a column no rule protects (``_check_personal``). ``out`` appears atomically (written beside, then
-    renamed).
+    or one that looks like personal data in a column no rule protects (``_check_personal``).
+    ``out`` appears atomically (written beside, then renamed).
     """
     table = module.table(table_name)
     if table.primary_key is None:

@@ -29,7 +29,7 @@ import secrets as secrets_module
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from privetl.engine.errors import EngineError
 from privetl.engine.metadata import (
@@ -50,6 +50,9 @@ from privetl.engine.report import (
     SecretSource,
     SourceCount,
 )
+
+if TYPE_CHECKING:
+    from privetl.engine.extract import StagedSource
 
 SECRET_ENV = "PRIVETL_ANONYMIZATION_SECRET"  # noqa: S105 - the variable's name, not a secret
 
@@ -120,7 +123,7 @@ def extract_sources(
     return staged
 
 
-def undeclared_fields(script: Any, table: Table, staged: Any) -> list[str] | None:
+def undeclared_fields(script: Any, table: Table, staged: StagedSource) -> list[str] | None:
     """The fields a source has that its table does not declare (never published: extraction
     reads only declared columns), so that a new field in a source shows in the report.
 

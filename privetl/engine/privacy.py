@@ -131,10 +131,9 @@ def enforce(backend: Backend, expr: ir.Table, table: Table, *, record: str | Non
     key = None if record is None else (table.primary_key.column if table.primary_key is not None else record)
     cap = _records_kept_per_class(table, targets, record)
     smallest = None if cap is None else backend.smallest(expr[record], cap)
-    class_stats = _class_stats(expr, qis, sensitive, targets)
-    if smallest is not None:
-        class_stats = _class_stats(expr, qis, sensitive, targets, records=smallest)
-    stats = backend.materialize(class_stats, f"privetl_privacy_{table.name}")
+    stats = backend.materialize(
+        _class_stats(expr, qis, sensitive, targets, records=smallest), f"privetl_privacy_{table.name}"
+    )
     bad = _failing(stats, targets)
     row = _one_row(
         backend,
@@ -162,7 +161,7 @@ def enforce(backend: Backend, expr: ir.Table, table: Table, *, record: str | Non
         small = stats.filter(bad).select(*qis)
         removed = expr.semi_join(small, _join_on_qis(expr, small, qis))
         if record is not None and key is not None:
-            if smallest is not None and cap is not None and int(row["largest"] or 0) <= cap:
+            if cap is not None and smallest is not None and int(row["largest"] or 0) <= cap:
                 # every failing class is small enough that its records were kept by the
                 # class statistics: no second pass over the table
                 removed = _kept_records(stats.filter(bad), record, key, expr[key].type())

@@ -17,7 +17,6 @@ import importlib
 import importlib.util
 import re
 import sys
-from types import ModuleType
 from typing import Any
 
 PACKAGE = "ibis.backends.sql.compilers"
@@ -62,8 +61,3 @@ def _submodule_of(name: str) -> str | None:
     match = re.fullmatch(r"([A-Za-z0-9]+)Compiler", name)
     return match.group(1).lower() if match else None
 
-
-def is_lazy() -> bool:
-    """Whether the package in ``sys.modules`` is this stand-in (for tests)."""
-    module = sys.modules.get(PACKAGE)
-    return isinstance(module, ModuleType) and "__getattr__" in module.__dict__ and "__all__" not in module.__dict__

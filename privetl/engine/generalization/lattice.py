@@ -406,6 +406,7 @@ class Lattice:
         start = time.perf_counter()
         self._evaluations: dict[tuple[int, ...], Evaluation] = {}
         self._rows_cache: dict[tuple[int, ...], _Rows] = {}
+        self._atoms: dict[tuple[int, ...], _Rows] = {}
         monotone = self.targets.monotone_with_suppression or self.allowed == 0
         nodes = self.nodes()
         self._index = {node: i for i, node in enumerate(nodes)}
@@ -415,7 +416,6 @@ class Lattice:
         best: Evaluation | None = None
         bound: dict[tuple[int, ...], float] = {}
         pruned: set[tuple[int, ...]] = set()
-        self._atoms: dict[tuple[int, ...], _Rows] = {}
         for i, node in enumerate(nodes):
             parents = [node[:d] + (node[d] - 1,) + node[d + 1 :] for d in range(len(node)) if node[d] > 0]
             inherited = max((bound[p] for p in parents), default=-math.inf)
