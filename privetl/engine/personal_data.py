@@ -257,15 +257,23 @@ def unprotected_columns(table: Table, present: Iterable[str]) -> list[Column]:
 
 def scan_table(backend: Backend, expr: ir.Table, table: Table, *, sample_size: int = SAMPLE_SIZE) -> list[ColumnScan]:
     """Scan ``table``'s unprotected published columns on a sample of ``expr`` (one query:
-    each column's first ``sample_size`` non-empty values, as text)."""
+    each column's first ``sample_size`` non-empty values, as text).
+
+    Only a text can be blank: a number's text never is, so a number column is filtered by
+    ``IS NOT NULL`` alone. DuckDB pushes the filter into every source's scan, and scans
+    the sources side by side until the limit is reached, so a cast and a trim there ran on
+    hundreds of thousands of values for the thousand kept (bench, 10M rows: the customers'
+    sample 0.31 s -> 0.06 s)."""
     columns = unprotected_columns(table, expr.columns)
     if not columns:
         return []
     parts = []
     for column in columns:
-        value = expr[column.name].cast(dt.string)
-        part = expr.select(_privetl_column=ibis.literal(column.name), _privetl_value=value)
-        part = part.filter(part._privetl_value.notnull() & (part._privetl_value.strip() != ""))
+        raw = expr[column.name]
+        present = raw.notnull() & (raw.strip() != "") if raw.type().is_string() else raw.notnull()
+        part = expr.filter(present).select(
+            _privetl_column=ibis.literal(column.name), _privetl_value=raw.cast(dt.string)
+        )
         parts.append(part.limit(sample_size))
     sample = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
     by_column: dict[str, list[str]] = {c.name: [] for c in columns}

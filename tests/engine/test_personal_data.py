@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -90,6 +91,20 @@ def test_a_sampled_column_that_looks_personal_fails_unless_public(duckdb_backend
         "public": True, "looks_personal": ["e-mail address"],
     }
 
+
+
+def test_the_sample_skips_empty_numbers_and_blank_texts(duckdb_backend: Backend) -> None:
+    card = "4111111111111111"  # a payment card number (Luhn-valid), scanned in integer columns too
+    data = pa.table({
+        "card": pa.array([int(card) if i % 3 == 0 else None for i in range(30)], pa.int64()),
+        "label": ["  " if i % 2 else f"{card[:4]} {card[4:8]} {card[8:12]} {card[12:]}" for i in range(30)],
+    })
+    table = _table([{"name": "card", "type": "integer"}, {"name": "label", "type": "string"}])
+    scans = {s.column: s for s in scan_table(duckdb_backend, ibis.memtable(data), table, sample_size=8)}
+    assert scans["card"].sampled == 8 and scans["card"].matches["payment card number"] == 8
+    assert scans["label"].sampled == 8 and scans["label"].matches["payment card number"] == 8
+    few = {s.column: s for s in scan_table(duckdb_backend, ibis.memtable(data), table, sample_size=100)}
+    assert few["card"].sampled == 10 and few["label"].sampled == 15  # nulls and blanks are not values
 
 def _sample_without_email_rule(tmp_path: Path, *, public: bool) -> Path:
     module = copy_sample_module(tmp_path / "module")
