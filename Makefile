@@ -98,6 +98,7 @@ demo-ui: setup
 
 bench: setup
 	$(RUN) python bench/engine_bench.py --rows 1000000
+	$(RUN) python bench/shuffle_bench.py --rows 1000000
 	$(RUN) python bench/getuser_bench.py
 	$(RUN) python bench/connections_bench.py
 
