@@ -346,10 +346,15 @@ def _watch(page: Any, pattern: str, story: Story, shot: str = "") -> tuple[str, 
 def _until_running(page: Any, timeout: float = 60) -> None:
     """Wait until the worker took the run, asking for the progress fragment as htmx does but
     more often than its 2 s (a sample run's stages last about a second each, so a pause
-    clicked after htmx's next fetch could come too late)."""
+    clicked after htmx's next fetch could come too late).
+
+    The run's own state is read (the span after its id): the fragment also carries the
+    task's state out of band, which is RUNNING from Start on, while the run may still be
+    QUEUED — a pause then takes effect at once, not after a stage."""
     url = urljoin(page.url, page.locator("#run-progress").get_attribute("hx-get"))
     deadline = time.monotonic() + timeout
-    while "RUNNING" not in page.request.get(url, headers={"HX-Request": "true"}).text():
+    running = re.compile(r"</a>: <span class=\"state state-RUNNING\">RUNNING</span>")
+    while not running.search(page.request.get(url, headers={"HX-Request": "true"}).text()):
         assert time.monotonic() < deadline, "no worker took the run"
         time.sleep(0.05)
 
