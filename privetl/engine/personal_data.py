@@ -50,6 +50,7 @@ from stdnum import iban, luhn
 from stdnum.util import get_cc_module
 
 from privetl.engine.backends import Backend
+from privetl.engine.clean.typing import is_empty
 from privetl.engine.errors import UnprotectedPersonalData
 from privetl.engine.metadata import Column, ColumnType, DataModule, Table
 
@@ -259,19 +260,18 @@ def scan_table(backend: Backend, expr: ir.Table, table: Table, *, sample_size: i
     """Scan ``table``'s unprotected published columns on a sample of ``expr`` (one query:
     each column's first ``sample_size`` non-empty values, as text).
 
-    Only a text can be blank: a number's text never is, so a number column is filtered by
-    ``IS NOT NULL`` alone. DuckDB pushes the filter into every source's scan, and scans
-    the sources side by side until the limit is reached, so a cast and a trim there ran on
-    hundreds of thousands of values for the thousand kept (bench, 10M rows: the customers'
-    sample 0.31 s -> 0.06 s)."""
+    Empty is what cleaning calls empty (``is_empty``: null, or a blank text), tested on the
+    column itself and not on its text: a number is then filtered by ``IS NOT NULL`` alone.
+    DuckDB pushes the filter into every source's scan and scans the sources side by side
+    until the limit is reached, so a cast and a trim there ran on hundreds of thousands of
+    values for the thousand kept (bench, 10M rows: the customers' sample 0.31 s -> 0.07 s)."""
     columns = unprotected_columns(table, expr.columns)
     if not columns:
         return []
     parts = []
     for column in columns:
         raw = expr[column.name]
-        present = raw.notnull() & (raw.strip() != "") if raw.type().is_string() else raw.notnull()
-        part = expr.filter(present).select(
+        part = expr.filter(~is_empty(raw)).select(
             _privetl_column=ibis.literal(column.name), _privetl_value=raw.cast(dt.string)
         )
         parts.append(part.limit(sample_size))

@@ -92,7 +92,6 @@ def test_a_sampled_column_that_looks_personal_fails_unless_public(duckdb_backend
     }
 
 
-
 def test_the_sample_skips_empty_numbers_and_blank_texts(duckdb_backend: Backend) -> None:
     card = "4111111111111111"  # a payment card number (Luhn-valid), scanned in integer columns too
     data = pa.table({
@@ -105,6 +104,7 @@ def test_the_sample_skips_empty_numbers_and_blank_texts(duckdb_backend: Backend)
     assert scans["label"].sampled == 8 and scans["label"].matches["payment card number"] == 8
     few = {s.column: s for s in scan_table(duckdb_backend, ibis.memtable(data), table, sample_size=100)}
     assert few["card"].sampled == 10 and few["label"].sampled == 15  # nulls and blanks are not values
+
 
 def _sample_without_email_rule(tmp_path: Path, *, public: bool) -> Path:
     module = copy_sample_module(tmp_path / "module")
