@@ -1,4 +1,4 @@
-"""The seeded shuffle on DuckDB, three ways, on the engine bench's customers (issue 15).
+"""The seeded shuffle on DuckDB, four ways, on the engine bench's customers (issue 15).
 
     .venv/bin/python bench/shuffle_bench.py --rows 10000000 [--runs 3] [--data DIR]
 
