@@ -64,16 +64,22 @@ ANONYMIZED = f"""id, CASE WHEN name IS NULL THEN NULL ELSE '*' END AS name,
 
 SHIFT = """CASE WHEN lead(h) OVER w IS NULL THEN first_value(diagnosis) OVER w ELSE lead(diagnosis) OVER w END"""
 WINDOW = "WINDOW w AS ({partition}ORDER BY h, id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+
+
 def order_of(column: str) -> str:
     """The shuffle's order: the keyed hash of the record key ``column``."""
     return f"coalesce({keyed(column, 444711385, 372398090, 1728353274)}, -1)"
 
 
+def kept(sources: str) -> str:
+    """The records a run publishes: both sources' records with a key, less the rejected duplicates."""
+    return f"(SELECT s.* FROM (SELECT * FROM {sources} WHERE id IS NOT NULL) s ANTI JOIN losers l ON s._ord = l._ord)"
+
+
 def join_back(sources: str, out: Path) -> str:
     """The engine's plan: the narrow window, its result joined back to the records by key."""
-    kept = f"(SELECT * FROM {sources} WHERE id IS NOT NULL) s ANTI JOIN losers l ON s._ord = l._ord"
     return f"""COPY (
-      WITH kept AS NOT MATERIALIZED (SELECT s.* FROM {kept}),
+      WITH kept AS NOT MATERIALIZED {kept(sources)},
       moved AS (SELECT id AS rec, {SHIFT} AS shifted FROM (SELECT id, diagnosis, {order_of('id')} AS h FROM kept)
                 {WINDOW.format(partition='')})
       SELECT {ANONYMIZED}, moved.shifted AS diagnosis FROM kept JOIN moved ON kept.id = moved.rec
@@ -112,18 +118,17 @@ class Gather:
         return self.values.take(positions)
 
     def __call__(self, con: duckdb.DuckDBPyConnection, out: Path) -> float:
-        kept = (f"(SELECT s.* FROM (SELECT * FROM {self.sources} WHERE id IS NOT NULL) s "
-                "ANTI JOIN losers l ON s._ord = l._ord)")
+        records = kept(self.sources)
         start = time.perf_counter()
         moved = con.sql(
             f"""SELECT {self.position} AS pos, {SHIFT} AS shifted
-                FROM (SELECT _ord, id, diagnosis, {order_of('id')} AS h FROM {kept}) {WINDOW.format(partition='')}"""
+                FROM (SELECT _ord, id, diagnosis, {order_of('id')} AS h FROM {records}) {WINDOW.format(partition='')}"""
         ).to_arrow_table()
         index = np.zeros(self.rows, dtype=np.int64)
         index[moved.column("pos").to_numpy()] = np.arange(moved.num_rows)
         self.values = moved.column("shifted").combine_chunks().take(pa.array(index))
         con.execute(
-            f"COPY (SELECT {ANONYMIZED}, shifted_of({self.position}) AS diagnosis FROM {kept}) "
+            f"COPY (SELECT {ANONYMIZED}, shifted_of({self.position}) AS diagnosis FROM {records}) "
             f"TO '{out}' (FORMAT parquet)"
         ).fetchall()
         self.values = None
@@ -155,8 +160,7 @@ def main() -> int:
         # record of a key after its first by _ord
         con.execute(f"""CREATE TEMP TABLE losers AS SELECT _ord FROM (SELECT id, _ord FROM {sources}
             WHERE id IS NOT NULL) QUALIFY row_number() OVER (PARTITION BY id ORDER BY _ord) > 1""")
-        con.execute(f"""CREATE TEMP TABLE narrow AS SELECT s.id, s.diagnosis, {order_of('s.id')} AS h
-            FROM (SELECT * FROM {sources} WHERE id IS NOT NULL) s ANTI JOIN losers l ON s._ord = l._ord""")
+        con.execute(f"CREATE TEMP TABLE narrow AS SELECT id, diagnosis, {order_of('id')} AS h FROM {kept(sources)}")
         rows_a = pq.ParquetFile(data / "customers_a.parquet").metadata.num_rows
         rows = rows_a + pq.ParquetFile(data / "customers_b.parquet").metadata.num_rows
         gather = Gather(sources, rows_a, rows)

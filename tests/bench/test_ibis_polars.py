@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -15,27 +16,18 @@ pytestmark = pytest.mark.engine_only
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def _bench_module():
-    spec = importlib.util.spec_from_file_location("engine_bench", BENCH / "engine_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("engine_bench", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_polars_trial_publishes_what_pandas_computes(tmp_path: Path) -> None:
-    bench = _bench_module()
+def test_polars_trial_publishes_what_pandas_computes(engine_bench: ModuleType, tmp_path: Path) -> None:
     data, out = tmp_path / "data", tmp_path / "out"
     # 100k rows: enough records per class that k = 5 holds within the suppression limit
-    bench.generate(100_000, data)
-    bench.module_document(data, out)
+    engine_bench.generate(100_000, data)
+    engine_bench.module_document(data, out)
 
-    detail = bench.variant_privetl(data, out / "privetl", "polars", None)
-    bench.variant_pandas(data, out / "pandas", "polars", None)
+    detail = engine_bench.variant_privetl(data, out / "privetl", "polars", None)
+    engine_bench.variant_pandas(data, out / "pandas", "polars", None)
 
     assert detail["rows_out"]["customers"] > 90_000
     assert detail["rows_out"]["orders"] > 90_000
-    assert bench.compare_outputs(out) == {"customers": "identical", "orders": "identical"}
+    assert engine_bench.compare_outputs(out) == {"customers": "identical", "orders": "identical"}
 
 
 def test_polars_trial_refuses_a_memory_limit() -> None:

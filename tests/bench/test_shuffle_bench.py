@@ -4,10 +4,10 @@ engine's shuffle exactly, so the bench exits non-zero when a plan's rows differ.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -16,13 +16,8 @@ pytestmark = pytest.mark.engine_only
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def test_every_shuffle_plan_publishes_the_join_backs_rows(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("engine_bench", BENCH / "engine_bench.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("engine_bench", bench)
-    spec.loader.exec_module(bench)
-    bench.generate(20_000, tmp_path)
+def test_every_shuffle_plan_publishes_the_join_backs_rows(engine_bench: ModuleType, tmp_path: Path) -> None:
+    engine_bench.generate(20_000, tmp_path)
 
     proc = subprocess.run(
         [sys.executable, str(BENCH / "shuffle_bench.py"), "--data", str(tmp_path), "--runs", "1"],
