@@ -1,6 +1,6 @@
 """A privetl process with gRPC at work still starts programs the way PySpark starts its JVM.
 
-grpcio >= 1.81 crashes about one child in 60 started with ``preexec_fn`` while a channel is
+grpcio >= 1.81 crashes one child in 60 to 400 started with ``preexec_fn`` while a channel is
 busy (grpc/grpc#43055); CI lost a whole Spark pass to one such JVM start. The check runs in a
 fresh interpreter without the variable, so that only ``import privetl`` can set it.
 """
